@@ -1,0 +1,112 @@
+package protocol
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+)
+
+// Type is a message type (PROTOCOL.md, "Message types").
+type Type uint8
+
+// The message types. Requests are odd, their replies even; ERROR answers any request.
+const (
+	TypePing      Type = 1 // PING: are you alive?
+	TypePong      Type = 2 // PONG: reply to PING
+	TypeStore     Type = 3 // STORE key value: keep this record
+	TypeStored    Type = 4 // STORED: reply to STORE
+	TypeFindNode  Type = 5 // FIND_NODE key: the k contacts you know closest to key
+	TypeNodes     Type = 6 // NODES contacts: reply to FIND_NODE, or to FIND_VALUE without the value
+	TypeFindValue Type = 7 // FIND_VALUE key: the value, or else as FIND_NODE
+	TypeValue     Type = 8 // VALUE key value: reply to FIND_VALUE
+	TypeError     Type = 9 // ERROR code text: the request was refused
+)
+
+var typeNames = [...]string{
+	TypePing: "PING", TypePong: "PONG", TypeStore: "STORE", TypeStored: "STORED",
+	TypeFindNode: "FIND_NODE", TypeNodes: "NODES", TypeFindValue: "FIND_VALUE",
+	TypeValue: "VALUE", TypeError: "ERROR",
+}
+
+func (t Type) String() string {
+	if t.Valid() {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+// Valid reports whether t is a known message type.
+func (t Type) Valid() bool { return t >= TypePing && t <= TypeError }
+
+// IsRequest reports whether t is a request type.
+func (t Type) IsRequest() bool { return t.Valid() && t%2 == 1 && t != TypeError }
+
+// ReplyType returns the reply type that normally answers request type t.
+func (t Type) ReplyType() Type {
+	if t == TypeFindValue {
+		return TypeValue // or TypeNodes
+	}
+	return t + 1
+}
+
+// Flags carry one-bit facts about the sender.
+type Flags uint8
+
+const (
+	// FlagClient marks a sender that does not answer requests (a client-only node);
+	// receivers do not add it to their routing tables.
+	FlagClient Flags = 1 << 0
+)
+
+// RPCID is the random identifier a request carries and its reply echoes (paper §2.3).
+type RPCID [8]byte
+
+// NewRPCID returns a random RPCID.
+func NewRPCID() RPCID {
+	var id RPCID
+	if _, err := rand.Read(id[:]); err != nil {
+		panic("protocol: random source failed: " + err.Error())
+	}
+	return id
+}
+
+// Error codes an ERROR message carries.
+const (
+	CodeBadRequest  uint16 = 1 // the request could not be decoded or made no sense
+	CodeTooLarge    uint16 = 2 // a value or message over the limits
+	CodeRefused     uint16 = 3 // refused by policy: quota, rate limit
+	CodeInternal    uint16 = 4 // the receiver failed
+	CodeUnverified  uint16 = 5 // the receiver requires a verified sender ID
+	CodeIDMismatch  uint16 = 6 // the claimed sender ID differs from the one the transport verified
+)
+
+// Message is one Kademlia message: the envelope and the fields of its type.
+// Which fields a type uses is listed in PROTOCOL.md; Decode refuses others.
+type Message struct {
+	Type   Type
+	RPCID  RPCID
+	Sender ID
+	// SenderAddr is the address the sender says it listens on; invalid when it has none.
+	SenderAddr netip.AddrPort
+	Flags      Flags
+
+	Key      ID        // STORE, FIND_NODE, FIND_VALUE, VALUE
+	Value    []byte    // STORE, VALUE
+	TTL      uint32    // STORE: seconds the sender asks the record to live; 0 means the receiver's default
+	Contacts []Contact // NODES
+	ErrCode  uint16    // ERROR
+	ErrText  string    // ERROR
+}
+
+// Reply returns the envelope of a reply to m of type t, from sender.
+func (m *Message) Reply(t Type, sender ID, senderAddr netip.AddrPort) *Message {
+	return &Message{Type: t, RPCID: m.RPCID, Sender: sender, SenderAddr: senderAddr}
+}
+
+// RemoteError is an ERROR reply, returned as a Go error by the node's client side.
+type RemoteError struct {
+	Code uint16
+	Text string
+}
+
+func (e *RemoteError) Error() string { return fmt.Sprintf("remote error %d: %s", e.Code, e.Text) }
