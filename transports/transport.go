@@ -68,3 +68,9 @@ type closedError struct{}
 
 func (closedError) Error() string        { return "transport closed" }
 func (closedError) Is(target error) bool { return target == net.ErrClosed }
+
+// Identified is implemented by transports that prove node identities (QUIC). LocalID is
+// the ID this transport proves to its peers.
+type Identified interface {
+	LocalID() protocol.ID
+}

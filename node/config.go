@@ -1,0 +1,79 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"kad/protocol"
+)
+
+// Config sets up a Node. Zero values mean "the default"; DefaultConfig returns them filled in.
+type Config struct {
+	// ID is the node's ID. Zero means: derived from the transport's verified identity if it
+	// has one, else random.
+	ID protocol.ID
+	// K is the bucket size and replication factor (paper §2.2). Default 20.
+	K int
+	// Alpha is the number of requests in flight per lookup (paper §2.3). Default 3.
+	Alpha int
+	// RPCTimeout bounds one request/response exchange. Default 1s.
+	RPCTimeout time.Duration
+	// StragglerDelay is how long a lookup waits on a silent request before sending another
+	// in its place; the silent one may still answer. Default 150ms.
+	StragglerDelay time.Duration
+	// Store keeps the records this node is responsible for. Default: an in-memory store.
+	Store Store
+	// RecordTTL is how long a record lives unless re-stored (tExpire). Default 24h.
+	RecordTTL time.Duration
+	// RequireVerifiedIDs makes the node refuse requests from peers whose ID the transport
+	// did not prove.
+	RequireVerifiedIDs bool
+	// ClientOnly marks the node as not answering requests: peers keep it out of their
+	// routing tables.
+	ClientOnly bool
+	// Logger receives the node's logs. Default: discard.
+	Logger *slog.Logger
+	// Rand is the source of random IDs (for tests). Default: crypto/rand.
+	Rand io.Reader
+}
+
+// DefaultConfig returns the defaults every zero field of Config stands for.
+func DefaultConfig() Config {
+	return Config{}.withDefaults()
+}
+
+func (c Config) withDefaults() Config {
+	if c.K == 0 {
+		c.K = protocol.K
+	}
+	if c.Alpha == 0 {
+		c.Alpha = protocol.Alpha
+	}
+	if c.RPCTimeout == 0 {
+		c.RPCTimeout = time.Second
+	}
+	if c.StragglerDelay == 0 {
+		c.StragglerDelay = 150 * time.Millisecond
+	}
+	if c.RecordTTL == 0 {
+		c.RecordTTL = 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.K < 1 || c.K > protocol.MaxContacts:
+		return fmt.Errorf("config: k = %d, want 1..%d", c.K, protocol.MaxContacts)
+	case c.Alpha < 1 || c.Alpha > c.K:
+		return fmt.Errorf("config: alpha = %d, want 1..k (%d)", c.Alpha, c.K)
+	case c.RPCTimeout < 0 || c.StragglerDelay < 0 || c.RecordTTL < 0:
+		return fmt.Errorf("config: negative duration")
+	}
+	return nil
+}
