@@ -3,23 +3,93 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/netip"
+	"sync"
+	"time"
 
 	"kad/protocol"
 	"kad/transports"
 )
 
-var errTODO = errors.New("not implemented yet")
+// pingQueueLen bounds the liveness checks of full buckets waiting to be sent; more are
+// dropped, and the bucket asks again on the next contact it cannot admit.
+const pingQueueLen = 64
 
-// Node is one Kademlia peer. Its methods are safe for concurrent use.
+// Node is one Kademlia peer: a routing table, a store, a lookup engine and the handlers of
+// the four RPCs, over any Transport. Its methods are safe for concurrent use.
 type Node struct {
-	cfg  Config
-	tr   transports.Transport
-	self protocol.Contact
+	cfg      Config
+	tr       transports.Transport
+	self     protocol.Contact
+	verified bool
+	log      *slog.Logger
+	table    *RoutingTable
+	store    Store
+
+	ctx    context.Context // canceled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // counts goroutines started by goFunc
+	mu     sync.Mutex     // guards closed, so wg.Add never races wg.Wait
+	closed bool
+	once   sync.Once
+	pings  chan protocol.Contact
 }
 
-// New starts a node on tr. The node owns tr from then on and closes it in Close.
-func New(cfg Config, tr transports.Transport) (*Node, error) { return nil, errTODO }
+// New starts a node on tr. The node owns tr from then on and closes it in Close, also when
+// New fails.
+func New(cfg Config, tr transports.Transport) (*Node, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		tr.Close()
+		return nil, err
+	}
+	n := &Node{
+		cfg:   cfg,
+		tr:    tr,
+		log:   cfg.Logger,
+		store: cfg.Store,
+		pings: make(chan protocol.Contact, pingQueueLen),
+	}
+	n.self = protocol.Contact{ID: cfg.ID, Addr: tr.LocalAddr()}
+	if idt, ok := tr.(transports.Identified); ok {
+		if n.self.ID.IsZero() || n.self.ID == idt.LocalID() {
+			n.self.ID = idt.LocalID()
+			n.verified = true
+		}
+	}
+	if n.self.ID.IsZero() {
+		n.self.ID = protocol.RandomID(cfg.Rand)
+	}
+	if n.store == nil {
+		n.store = NewMemoryStore()
+	}
+	n.table = NewRoutingTable(n.self.ID, cfg.K)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.log = n.log.With("self", n.self.ID.Short())
+	if err := tr.Serve(n.handle); err != nil {
+		n.cancel()
+		tr.Close()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	n.goFunc(n.pingLoop)
+	return n, nil
+}
+
+// goFunc runs f in a goroutine that Close waits for; after Close it does nothing.
+func (n *Node) goFunc(f func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
 
 // ID returns the node's ID.
 func (n *Node) ID() protocol.ID { return n.self.ID }
@@ -31,51 +101,254 @@ func (n *Node) Addr() netip.AddrPort { return n.self.Addr }
 func (n *Node) Contact() protocol.Contact { return n.self }
 
 // Verified reports whether the transport proves this node's ID to peers.
-func (n *Node) Verified() bool { return false }
+func (n *Node) Verified() bool { return n.verified }
 
-// Close stops the node and every goroutine it started, then closes the transport.
-func (n *Node) Close() error { return errTODO }
+// Table returns the node's routing table.
+func (n *Node) Table() *RoutingTable { return n.table }
 
-// Bootstrap joins the network through the given contacts (an ID may be zero when
-// unknown): it pings them, looks up its own ID and refreshes the buckets farther away.
-// It fails with ErrBootstrap when none of them answers.
-func (n *Node) Bootstrap(ctx context.Context, contacts ...protocol.Contact) error { return errTODO }
-
-// Put stores value under key at the k nodes closest to key, and returns how many stored it.
-func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, error) {
-	return 0, errTODO
-}
-
-// Get looks key up in the network (its own store first) and returns its value, or
-// ErrNotFound.
-func (n *Node) Get(ctx context.Context, key protocol.ID) ([]byte, error) { return nil, errTODO }
-
-// Lookup finds the k nodes closest to key in the network (iterative FIND_NODE),
-// closest first.
-func (n *Node) Lookup(ctx context.Context, key protocol.ID) ([]protocol.Contact, error) {
-	return nil, errTODO
-}
-
-// Ping sends PING to one node and returns its contact as it answered.
-func (n *Node) Ping(ctx context.Context, to protocol.Contact) (protocol.Contact, error) {
-	return protocol.Contact{}, errTODO
-}
-
-// StoreAt sends STORE key value to one node.
-func (n *Node) StoreAt(ctx context.Context, to protocol.Contact, key protocol.ID, value []byte) error {
-	return errTODO
-}
-
-// FindNode sends FIND_NODE key to one node and returns the contacts it answered with.
-func (n *Node) FindNode(ctx context.Context, to protocol.Contact, key protocol.ID) ([]protocol.Contact, error) {
-	return nil, errTODO
-}
-
-// FindValue sends FIND_VALUE key to one node. It returns the value if the node holds it,
-// else the contacts it answered with.
-func (n *Node) FindValue(ctx context.Context, to protocol.Contact, key protocol.ID) ([]byte, []protocol.Contact, error) {
-	return nil, nil, errTODO
-}
+// Store returns the node's record store.
+func (n *Node) Store() Store { return n.store }
 
 // Contacts returns every contact in the routing table, closest to the node first.
-func (n *Node) Contacts() []protocol.Contact { return nil }
+func (n *Node) Contacts() []protocol.Contact {
+	cs := n.table.All()
+	protocol.SortByDistance(n.self.ID, cs)
+	return cs
+}
+
+// Close stops the node: it cancels every operation in progress, closes the transport and
+// returns once every goroutine the node started has ended. Later calls return nil.
+func (n *Node) Close() error {
+	var err error
+	n.once.Do(func() {
+		n.cancel()
+		n.mu.Lock()
+		n.closed = true
+		n.mu.Unlock()
+		err = n.tr.Close()
+		n.wg.Wait()
+	})
+	return err
+}
+
+// opContext returns a context that ends with ctx or when the node closes.
+func (n *Node) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(n.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+func (n *Node) closedErr() error {
+	if n.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return nil
+}
+
+// seen records a live contact, queueing the liveness check of a full bucket's oldest
+// contact without blocking.
+func (n *Node) seen(c protocol.Contact) {
+	res := n.table.Seen(c)
+	if res.ping.ID.IsZero() {
+		return
+	}
+	select {
+	case n.pings <- res.ping:
+	default:
+		// Queue full: give the bucket its chance to ask again later.
+		n.table.PingDone(res.ping, true)
+	}
+}
+
+// pingLoop checks the liveness of the oldest contacts of full buckets, a few at a time.
+func (n *Node) pingLoop() {
+	sem := make(chan struct{}, n.cfg.Alpha)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case c := <-n.pings:
+			select {
+			case sem <- struct{}{}:
+			case <-n.ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				_, err := n.rpc(n.ctx, c, &protocol.Message{Type: protocol.TypePing})
+				n.table.PingDone(c, err == nil || errors.Is(err, ErrClosed))
+			}()
+		}
+	}
+}
+
+// Put stores value under key at the k nodes closest to key, and returns how many stored
+// it. It fails only if none did.
+func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, error) {
+	if len(value) > protocol.MaxValueSize {
+		return 0, fmt.Errorf("put %s: %w: %d bytes, limit %d", key.Short(), ErrValueTooLarge, len(value), protocol.MaxValueSize)
+	}
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	closest, err := n.Lookup(ctx, key)
+	if err != nil && !errors.Is(err, ErrNoContacts) {
+		return 0, fmt.Errorf("put %s: %w", key.Short(), err)
+	}
+	stored := 0
+	if len(closest) < n.cfg.K || n.closerThanLast(key, closest) {
+		// This node is among the k closest: it keeps a copy too.
+		if err := n.storeLocal(key, value, n.cfg.RecordTTL, n.self.ID); err == nil {
+			stored++
+			if len(closest) == n.cfg.K {
+				closest = closest[:n.cfg.K-1]
+			}
+		}
+	}
+	type result struct{ err error }
+	results := make(chan result, len(closest))
+	for _, c := range closest {
+		go func() {
+			results <- result{n.StoreAt(ctx, c, key, value)}
+		}()
+	}
+	var lastErr error
+	for range closest {
+		r := <-results
+		if r.err == nil {
+			stored++
+		} else {
+			lastErr = r.err
+		}
+	}
+	if stored == 0 {
+		if lastErr == nil {
+			lastErr = ErrNoContacts
+		}
+		if cerr := n.closedErr(); cerr != nil {
+			lastErr = cerr
+		}
+		return 0, fmt.Errorf("put %s: stored nowhere: %w", key.Short(), lastErr)
+	}
+	return stored, nil
+}
+
+// closerThanLast reports whether this node is closer to key than the last of closest.
+func (n *Node) closerThanLast(key protocol.ID, closest []protocol.Contact) bool {
+	return key.CmpDistance(n.self.ID, closest[len(closest)-1].ID) < 0
+}
+
+func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, publisher protocol.ID) error {
+	return n.store.Put(Record{Key: key, Value: value, Expires: time.Now().Add(ttl), Publisher: publisher})
+}
+
+// Get returns the value stored under key: from this node's store if it holds it, else
+// from an iterative FIND_VALUE lookup. It returns ErrNotFound when no node answered with it.
+func (n *Node) Get(ctx context.Context, key protocol.ID) ([]byte, error) {
+	if r, ok := n.store.Get(key, time.Now()); ok {
+		return append([]byte(nil), r.Value...), nil
+	}
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	res, err := n.lookup(ctx, key, true)
+	if err != nil {
+		if errors.Is(err, ErrNoContacts) {
+			return nil, fmt.Errorf("get %s: %w", key.Short(), ErrNotFound)
+		}
+		return nil, fmt.Errorf("get %s: %w", key.Short(), err)
+	}
+	if !res.found {
+		return nil, fmt.Errorf("get %s: %w", key.Short(), ErrNotFound)
+	}
+	return res.value, nil
+}
+
+// Lookup finds the k nodes closest to key in the network (iterative FIND_NODE), closest
+// first. The node itself is not in the list.
+func (n *Node) Lookup(ctx context.Context, key protocol.ID) ([]protocol.Contact, error) {
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	res, err := n.lookup(ctx, key, false)
+	if err != nil {
+		return nil, err
+	}
+	return res.closest, nil
+}
+
+// Bootstrap joins the network through the given contacts (an ID may be zero when unknown):
+// it pings them, looks up its own ID, and refreshes every bucket farther away than its
+// closest neighbour (paper §2.3). It fails with ErrBootstrap when none of them answers.
+func (n *Node) Bootstrap(ctx context.Context, contacts ...protocol.Contact) error {
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	if len(contacts) == 0 {
+		return fmt.Errorf("%w: no bootstrap contacts", ErrBootstrap)
+	}
+	type result struct {
+		c   protocol.Contact
+		err error
+	}
+	results := make(chan result, len(contacts))
+	for _, c := range contacts {
+		go func() {
+			got, err := n.Ping(ctx, c)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", c.Addr, err)
+			}
+			results <- result{got, err}
+		}()
+	}
+	var errs []error
+	ok := 0
+	for range contacts {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+		} else {
+			ok++
+		}
+	}
+	if ok == 0 {
+		if err := n.closedErr(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrBootstrap, errors.Join(errs...))
+	}
+	if _, err := n.Lookup(ctx, n.self.ID); err != nil {
+		return fmt.Errorf("%w: self lookup: %w", ErrBootstrap, err)
+	}
+	n.refreshFarBuckets(ctx)
+	return n.closedErr()
+}
+
+// refreshFarBuckets looks up a random ID in every bucket farther than the closest
+// neighbour, so the table learns of every part of the ID space.
+func (n *Node) refreshFarBuckets(ctx context.Context) {
+	closest := n.table.Closest(n.self.ID, 1)
+	if len(closest) == 0 {
+		return
+	}
+	nearest := n.self.ID.CommonPrefixLen(closest[0].ID)
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i := 0; i < nearest; i++ {
+		target := n.self.ID.RandomInBucket(i, n.cfg.Rand)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := n.Lookup(ctx, target); err != nil {
+				n.log.Debug("bucket refresh", "bucket", i, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -25,6 +25,6 @@ type Store interface {
 	Delete(key protocol.ID) error
 	// Len returns the number of records held.
 	Len() int
-	// Range calls f for each record until f returns false. f must not call the Store.
+	// Range calls f for each record until f returns false.
 	Range(f func(Record) bool)
 }

@@ -1,0 +1,289 @@
+package node
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"kad/protocol"
+)
+
+// maxFails is how many RPCs in a row a contact may fail before it is dropped even when
+// no replacement waits (paper §4.1 suggests five).
+const maxFails = 5
+
+// RoutingTable holds the node's contacts in IDBits k-buckets indexed by the length of the
+// common prefix with the node's own ID (paper §2.2). Each bucket is ordered least-recently
+// seen first and has a replacement cache of contacts that did not fit (paper §4.1).
+// It is safe for concurrent use; one mutex guards all of it, and no method blocks on I/O.
+type RoutingTable struct {
+	self protocol.ID
+	k    int
+
+	mu      sync.Mutex
+	buckets [protocol.IDBits]bucket
+	size    int
+}
+
+type bucket struct {
+	entries      []entry // least-recently seen first
+	replacements []entry // most recently seen last, at most k
+	pinging      bool    // a liveness check of entries[0] is under way
+	lastLookup   time.Time
+}
+
+type entry struct {
+	protocol.Contact
+	fails int
+}
+
+// NewRoutingTable returns an empty table for a node with ID self and bucket size k.
+func NewRoutingTable(self protocol.ID, k int) *RoutingTable {
+	return &RoutingTable{self: self, k: k}
+}
+
+// seenResult tells the caller what a Seen call needs from it.
+type seenResult struct {
+	added bool
+	// ping, when valid, is the least-recently seen contact of a full bucket: the caller
+	// should ping it and report the outcome with Seen or Failed.
+	ping protocol.Contact
+}
+
+// Seen records that c was heard from. A known contact moves to the tail of its bucket; a
+// new one is appended if the bucket has room, else it waits in the replacement cache and
+// the bucket's least-recently seen contact is returned for a liveness check. A contact
+// whose ID is known under another address stays as it is: the new address only becomes a
+// replacement, so an unverified claim cannot move a live contact.
+func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
+	if c.ID == rt.self {
+		return seenResult{}
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b := &rt.buckets[rt.self.CommonPrefixLen(c.ID)]
+	if i := b.index(c.ID); i >= 0 {
+		e := b.entries[i]
+		if e.Addr != c.Addr {
+			b.addReplacement(entry{Contact: c}, rt.k)
+			return seenResult{}
+		}
+		e.fails = 0
+		copy(b.entries[i:], b.entries[i+1:])
+		b.entries[len(b.entries)-1] = e
+		return seenResult{}
+	}
+	if len(b.entries) < rt.k {
+		b.entries = append(b.entries, entry{Contact: c})
+		b.removeReplacement(c.ID)
+		rt.size++
+		return seenResult{added: true}
+	}
+	b.addReplacement(entry{Contact: c}, rt.k)
+	if b.pinging {
+		return seenResult{}
+	}
+	b.pinging = true
+	return seenResult{ping: b.entries[0].Contact}
+}
+
+// PingDone ends the liveness check of a bucket's oldest contact: alive moves it to the
+// tail; dead evicts it in favour of the most recent replacement.
+func (rt *RoutingTable) PingDone(c protocol.Contact, alive bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b := &rt.buckets[rt.self.CommonPrefixLen(c.ID)]
+	b.pinging = false
+	i := b.index(c.ID)
+	if i < 0 {
+		return
+	}
+	if alive {
+		e := b.entries[i]
+		e.fails = 0
+		copy(b.entries[i:], b.entries[i+1:])
+		b.entries[len(b.entries)-1] = e
+		return
+	}
+	rt.evict(b, i)
+}
+
+// Failed records that c did not answer an RPC. It is evicted at once if a replacement
+// waits, or after maxFails failures in a row.
+func (rt *RoutingTable) Failed(id protocol.ID) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b := &rt.buckets[rt.self.CommonPrefixLen(id)]
+	i := b.index(id)
+	if i < 0 {
+		b.removeReplacement(id)
+		return
+	}
+	b.entries[i].fails++
+	if len(b.replacements) > 0 || b.entries[i].fails >= maxFails {
+		rt.evict(b, i)
+	}
+}
+
+// evict removes entries[i] and promotes the most recently seen replacement. rt.mu is held.
+func (rt *RoutingTable) evict(b *bucket, i int) {
+	b.entries = slices.Delete(b.entries, i, i+1)
+	rt.size--
+	if n := len(b.replacements); n > 0 {
+		r := b.replacements[n-1]
+		b.replacements = b.replacements[:n-1]
+		r.fails = 0
+		b.entries = append(b.entries, r)
+		rt.size++
+	}
+}
+
+// Remove deletes the contact with this ID, if present.
+func (rt *RoutingTable) Remove(id protocol.ID) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b := &rt.buckets[rt.self.CommonPrefixLen(id)]
+	if i := b.index(id); i >= 0 {
+		b.entries = slices.Delete(b.entries, i, i+1)
+		rt.size--
+	}
+	b.removeReplacement(id)
+}
+
+// Len returns the number of contacts in the table (replacements not counted).
+func (rt *RoutingTable) Len() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.size
+}
+
+// Contains reports whether the table holds a contact with this ID.
+func (rt *RoutingTable) Contains(id protocol.ID) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.buckets[rt.self.CommonPrefixLen(id)].index(id) >= 0
+}
+
+// Closest returns up to n contacts closest to target, closest first.
+func (rt *RoutingTable) Closest(target protocol.ID, n int) []protocol.Contact {
+	return rt.AppendClosest(make([]protocol.Contact, 0, n), target, n)
+}
+
+// AppendClosest appends up to n contacts closest to target to dst, closest first.
+//
+// Contacts in bucket i differ from self first at bit i, so their distance to target shares
+// target's prefix with self up to that bit. Walking buckets from the one target falls in
+// outwards visits contacts in roughly ascending distance; the exact order within what was
+// gathered is fixed by sorting.
+func (rt *RoutingTable) AppendClosest(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
+	if n <= 0 {
+		return dst
+	}
+	start := len(dst)
+	rt.mu.Lock()
+	cpl := rt.self.CommonPrefixLen(target)
+	if cpl == protocol.IDBits {
+		cpl = protocol.IDBits - 1
+	}
+	// The bucket target falls in holds the closest contacts. All deeper buckets (longer
+	// prefix shared with self) come next: their contacts differ from target at bit cpl
+	// and nowhere before. Then shallower buckets, each farther than the one after it.
+	// Once n are gathered from a group, later groups cannot hold closer ones.
+	dst = appendBucket(dst, &rt.buckets[cpl])
+	if len(dst)-start < n {
+		for i := cpl + 1; i < protocol.IDBits; i++ {
+			dst = appendBucket(dst, &rt.buckets[i])
+		}
+	}
+	for i := cpl - 1; i >= 0 && len(dst)-start < n; i-- {
+		dst = appendBucket(dst, &rt.buckets[i])
+	}
+	rt.mu.Unlock()
+	got := dst[start:]
+	slices.SortFunc(got, func(a, b protocol.Contact) int { return target.CmpDistance(a.ID, b.ID) })
+	if len(got) > n {
+		dst = dst[:start+n]
+	}
+	return dst
+}
+
+func appendBucket(dst []protocol.Contact, b *bucket) []protocol.Contact {
+	for i := range b.entries {
+		dst = append(dst, b.entries[i].Contact)
+	}
+	return dst
+}
+
+// All returns every contact, in bucket order.
+func (rt *RoutingTable) All() []protocol.Contact {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make([]protocol.Contact, 0, rt.size)
+	for i := range rt.buckets {
+		out = appendBucket(out, &rt.buckets[i])
+	}
+	return out
+}
+
+// BucketStats returns, for each non-empty bucket, its index and entry count.
+func (rt *RoutingTable) bucketSizes() map[int]int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	m := make(map[int]int)
+	for i := range rt.buckets {
+		if n := len(rt.buckets[i].entries); n > 0 {
+			m[i] = n
+		}
+	}
+	return m
+}
+
+// Touch records that a lookup for an ID in bucket i took place (paper §2.3: a bucket that
+// saw no lookup within tRefresh is refreshed).
+func (rt *RoutingTable) Touch(target protocol.ID, now time.Time) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	i := rt.self.CommonPrefixLen(target)
+	if i < protocol.IDBits {
+		rt.buckets[i].lastLookup = now
+	}
+}
+
+// StaleBuckets returns the indexes of buckets up to maxIndex with no lookup since before.
+func (rt *RoutingTable) StaleBuckets(before time.Time, maxIndex int) []int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var out []int
+	for i := 0; i <= maxIndex && i < protocol.IDBits; i++ {
+		if rt.buckets[i].lastLookup.Before(before) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (b *bucket) index(id protocol.ID) int {
+	for i := range b.entries {
+		if b.entries[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (b *bucket) addReplacement(e entry, k int) {
+	b.removeReplacement(e.ID)
+	if len(b.replacements) >= k {
+		b.replacements = slices.Delete(b.replacements, 0, 1)
+	}
+	b.replacements = append(b.replacements, e)
+}
+
+func (b *bucket) removeReplacement(id protocol.ID) {
+	for i := range b.replacements {
+		if b.replacements[i].ID == id {
+			b.replacements = slices.Delete(b.replacements, i, i+1)
+			return
+		}
+	}
+}
