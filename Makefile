@@ -1,0 +1,36 @@
+# kad — a Kademlia distributed hash table.
+GO      ?= go
+BIN     ?= bin/kad
+ARGS    ?= --transport udp
+FUZZTIME ?= 60s
+
+.PHONY: all build run test test-short vet bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kad
+
+# Start one node on a random port of 127.0.0.1; pass flags with ARGS="...".
+run: build
+	./$(BIN) node $(ARGS)
+
+vet:
+	$(GO) vet ./...
+
+# Everything that must pass: vet, then every test (unit, cluster, integration) under -race.
+test: vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Fuzz every decoder of network bytes for FUZZTIME each.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./protocol
+
+clean:
+	rm -rf bin
