@@ -1,0 +1,216 @@
+package node
+
+import (
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"kad/protocol"
+)
+
+// idAt returns an ID whose common prefix with self is exactly prefix bits, with the bits
+// after it set from n so that IDs made with different n differ.
+func idAt(self protocol.ID, prefix int, n uint16) protocol.ID {
+	id := self
+	byteIdx, bit := prefix/8, prefix%8
+	id[byteIdx] ^= 0x80 >> bit
+	// Write n into the last two bytes, which lie after the prefix for prefix < 144.
+	id[18], id[19] = byte(n>>8), byte(n)
+	return id
+}
+
+func addrN(n int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)}), 4000)
+}
+
+func TestRoutingTableBucketOrderAndEviction(t *testing.T) {
+	self := protocol.ID{0x55}
+	const k = 4
+	rt := NewRoutingTable(self, k)
+	var cs []protocol.Contact
+	for i := range k {
+		c := protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: addrN(i)}
+		cs = append(cs, c)
+		if res := rt.Seen(c); !res.added || !res.ping.ID.IsZero() {
+			t.Fatalf("contact %d: got %+v, want added without ping", i, res)
+		}
+	}
+	// Seeing the oldest again moves it to the tail: the next full-bucket check pings cs[1].
+	rt.Seen(cs[0])
+	extra := protocol.Contact{ID: idAt(self, 3, 100), Addr: addrN(100)}
+	res := rt.Seen(extra)
+	if res.added || res.ping != cs[1] {
+		t.Fatalf("full bucket: got %+v, want ping of %v", res, cs[1])
+	}
+	// A second newcomer while the check is under way does not start another.
+	extra2 := protocol.Contact{ID: idAt(self, 3, 101), Addr: addrN(101)}
+	if res := rt.Seen(extra2); !res.ping.ID.IsZero() {
+		t.Fatalf("second newcomer started another ping: %+v", res)
+	}
+	if rt.Contains(extra.ID) || rt.Len() != k {
+		t.Fatalf("newcomer admitted into a full bucket")
+	}
+	// The oldest is alive: it stays, moved to the tail; the newcomers wait.
+	rt.PingDone(cs[1], true)
+	if !rt.Contains(cs[1].ID) || rt.Contains(extra.ID) {
+		t.Fatalf("live contact evicted")
+	}
+	// Next check goes to cs[2]; it is dead: the most recent replacement takes its place.
+	res = rt.Seen(protocol.Contact{ID: idAt(self, 3, 102), Addr: addrN(102)})
+	if res.ping != cs[2] {
+		t.Fatalf("got ping of %v, want %v", res.ping, cs[2])
+	}
+	rt.PingDone(cs[2], false)
+	if rt.Contains(cs[2].ID) {
+		t.Fatalf("dead contact kept")
+	}
+	if !rt.Contains(idAt(self, 3, 102)) {
+		t.Fatalf("most recent replacement not promoted")
+	}
+	if rt.Len() != k {
+		t.Fatalf("len %d, want %d", rt.Len(), k)
+	}
+}
+
+func TestRoutingTableFailedEvictsWithReplacement(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewRoutingTable(self, 2)
+	a := protocol.Contact{ID: idAt(self, 10, 1), Addr: addrN(1)}
+	b := protocol.Contact{ID: idAt(self, 10, 2), Addr: addrN(2)}
+	c := protocol.Contact{ID: idAt(self, 10, 3), Addr: addrN(3)}
+	rt.Seen(a)
+	rt.Seen(b)
+	// Without a replacement, a contact survives maxFails-1 failures.
+	for range maxFails - 1 {
+		rt.Failed(a.ID)
+	}
+	if !rt.Contains(a.ID) {
+		t.Fatalf("contact dropped before %d failures with no replacement", maxFails)
+	}
+	rt.Failed(a.ID)
+	if rt.Contains(a.ID) {
+		t.Fatalf("contact kept after %d failures", maxFails)
+	}
+	rt.Seen(a)
+	rt.Seen(c) // bucket full: c becomes a replacement
+	rt.PingDone(b, true)
+	rt.Failed(a.ID)
+	if rt.Contains(a.ID) || !rt.Contains(c.ID) {
+		t.Fatalf("failed contact not replaced at once by the waiting replacement")
+	}
+}
+
+func TestRoutingTableAddressChangeDoesNotMoveContact(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewRoutingTable(self, 3)
+	a := protocol.Contact{ID: idAt(self, 5, 1), Addr: addrN(1)}
+	rt.Seen(a)
+	rt.Seen(protocol.Contact{ID: a.ID, Addr: addrN(9)})
+	got := rt.Closest(a.ID, 1)
+	if len(got) != 1 || got[0] != a {
+		t.Fatalf("got %v, want %v kept", got, a)
+	}
+}
+
+func TestRoutingTableIgnoresSelf(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewRoutingTable(self, 3)
+	rt.Seen(protocol.Contact{ID: self, Addr: addrN(1)})
+	if rt.Len() != 0 {
+		t.Fatal("own contact admitted")
+	}
+}
+
+// TestClosestIsTrulyClosest checks Closest against a brute-force sort of every contact by
+// XOR distance, computed with big integers.
+func TestClosestIsTrulyClosest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 20 {
+		t.Run(fmt.Sprint(trial), func(t *testing.T) {
+			self := randID(rng)
+			rt := NewRoutingTable(self, 8)
+			for i := range 400 {
+				rt.Seen(protocol.Contact{ID: randID(rng), Addr: addrN(i)})
+			}
+			all := rt.All()
+			for range 20 {
+				target := randID(rng)
+				if rng.IntN(4) == 0 {
+					target = self
+				}
+				for _, n := range []int{1, 5, 20, len(all) + 5} {
+					got := rt.Closest(target, n)
+					want := slices.Clone(all)
+					slices.SortFunc(want, func(a, b protocol.Contact) int {
+						return bigDist(a.ID, target).Cmp(bigDist(b.ID, target))
+					})
+					want = want[:min(n, len(want))]
+					if !slices.Equal(got, want) {
+						t.Fatalf("Closest(%s, %d) differs from brute force", target.Short(), n)
+					}
+				}
+			}
+		})
+	}
+}
+
+func randID(rng *rand.Rand) protocol.ID {
+	var id protocol.ID
+	for i := range id {
+		id[i] = byte(rng.UintN(256))
+	}
+	return id
+}
+
+func bigDist(a, b protocol.ID) *big.Int {
+	x := a.Xor(b)
+	return new(big.Int).SetBytes(x[:])
+}
+
+func TestStaleBuckets(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewRoutingTable(self, 3)
+	rt.Touch(idAt(self, 2, 0), testNow)
+	stale := rt.StaleBuckets(testNow, 4)
+	if !slices.Equal(stale, []int{0, 1, 3, 4}) {
+		t.Fatalf("stale buckets %v, want [0 1 3 4]", stale)
+	}
+}
+
+func BenchmarkRoutingTableSeen(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	self := randID(rng)
+	rt := NewRoutingTable(self, protocol.K)
+	cs := make([]protocol.Contact, 4096)
+	for i := range cs {
+		cs[i] = protocol.Contact{ID: randID(rng), Addr: addrN(i)}
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		res := rt.Seen(cs[i%len(cs)])
+		if !res.ping.ID.IsZero() {
+			rt.PingDone(res.ping, true)
+		}
+	}
+}
+
+func BenchmarkRoutingTableClosest(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	self := randID(rng)
+	rt := NewRoutingTable(self, protocol.K)
+	for i := range 5000 {
+		rt.Seen(protocol.Contact{ID: randID(rng), Addr: addrN(i)})
+	}
+	dst := make([]protocol.Contact, 0, 64)
+	target := randID(rng)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = rt.AppendClosest(dst[:0], target, protocol.K)
+	}
+}
+
+var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
