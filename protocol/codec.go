@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -24,37 +26,67 @@ type wireMessage struct {
 	ErrText  string   `cbor:"11,keyasint,omitempty"`
 }
 
-// Fields a message may carry, by type.
+// Fields, one bit per map key: the bit for key k is 1<<k.
 const (
-	fieldAddr uint16 = 1 << iota
+	fieldType uint16 = 1 << (iota + 1)
+	fieldRPCID
+	fieldSender
+	fieldAddr
 	fieldFlags
 	fieldKey
 	fieldValue
 	fieldTTL
 	fieldContacts
-	fieldErr
+	fieldErrCode
+	fieldErrText
+
+	// fieldsEnvelope may appear in every message; fieldsRequired must.
+	fieldsEnvelope = fieldType | fieldRPCID | fieldSender | fieldAddr | fieldFlags
+	fieldsRequired = fieldType | fieldRPCID | fieldSender
 )
 
 var allowedFields = [...]uint16{
-	TypePing:      fieldAddr | fieldFlags,
-	TypePong:      fieldAddr | fieldFlags,
-	TypeStore:     fieldAddr | fieldFlags | fieldKey | fieldValue | fieldTTL,
-	TypeStored:    fieldAddr | fieldFlags,
-	TypeFindNode:  fieldAddr | fieldFlags | fieldKey,
-	TypeNodes:     fieldAddr | fieldFlags | fieldContacts,
-	TypeFindValue: fieldAddr | fieldFlags | fieldKey,
-	TypeValue:     fieldAddr | fieldFlags | fieldKey | fieldValue,
-	TypeError:     fieldAddr | fieldFlags | fieldErr,
+	TypePing:      fieldsEnvelope,
+	TypePong:      fieldsEnvelope,
+	TypeStore:     fieldsEnvelope | fieldKey | fieldValue | fieldTTL,
+	TypeStored:    fieldsEnvelope,
+	TypeFindNode:  fieldsEnvelope | fieldKey,
+	TypeNodes:     fieldsEnvelope | fieldContacts,
+	TypeFindValue: fieldsEnvelope | fieldKey,
+	TypeValue:     fieldsEnvelope | fieldKey | fieldValue,
+	TypeError:     fieldsEnvelope | fieldErrCode | fieldErrText,
 }
 
-// requiredFields lists what must be present. A STORE or VALUE with an empty value is
-// legal, so fieldValue is never required.
+// requiredFields lists what must be present besides fieldsRequired. A STORE or VALUE
+// with an empty value is legal, so fieldValue is never required.
 var requiredFields = [...]uint16{
-	TypeStore:     fieldKey,
-	TypeFindNode:  fieldKey,
-	TypeFindValue: fieldKey,
-	TypeValue:     fieldKey,
-	TypeError:     fieldErr,
+	TypePing:      fieldsRequired,
+	TypePong:      fieldsRequired,
+	TypeStore:     fieldsRequired | fieldKey,
+	TypeStored:    fieldsRequired,
+	TypeFindNode:  fieldsRequired | fieldKey,
+	TypeNodes:     fieldsRequired,
+	TypeFindValue: fieldsRequired | fieldKey,
+	TypeValue:     fieldsRequired | fieldKey,
+	TypeError:     fieldsRequired | fieldErrCode,
+}
+
+// CBOR major types (RFC 8949 §3.1).
+const (
+	majorUint   = 0
+	majorNegInt = 1
+	majorBytes  = 2
+	majorText   = 3
+	majorArray  = 4
+	majorMap    = 5
+	majorTag    = 6
+	majorSimple = 7
+)
+
+// keyMajor is the major type each key's value must have; key 9 is an array of byte strings.
+var keyMajor = [...]byte{
+	1: majorUint, 2: majorBytes, 3: majorBytes, 4: majorBytes, 5: majorUint,
+	6: majorBytes, 7: majorBytes, 8: majorUint, 9: majorArray, 10: majorUint, 11: majorText,
 }
 
 var (
@@ -141,8 +173,17 @@ func (m *Message) check() error {
 	case len(m.Value) > 0 && allowed&fieldValue == 0,
 		len(m.Contacts) > 0 && allowed&fieldContacts == 0,
 		m.TTL != 0 && allowed&fieldTTL == 0,
-		(m.ErrCode != 0 || m.ErrText != "") && allowed&fieldErr == 0:
+		(m.ErrCode != 0 || m.ErrText != "") && allowed&fieldErrCode == 0:
 		return fmt.Errorf("encode %s: %w: field not allowed for this type", m.Type, ErrMalformed)
+	case m.Flags&^FlagClient != 0:
+		return fmt.Errorf("encode %s: %w: unknown flags %#x", m.Type, ErrMalformed, uint8(m.Flags))
+	case !utf8.ValidString(m.ErrText):
+		return fmt.Errorf("encode %s: %w: error text is not valid UTF-8", m.Type, ErrMalformed)
+	}
+	if m.SenderAddr.IsValid() {
+		if err := CheckAddr(m.SenderAddr); err != nil {
+			return fmt.Errorf("encode %s: sender address: %w", m.Type, err)
+		}
 	}
 	for _, c := range m.Contacts {
 		if err := CheckAddr(c.Addr); err != nil {
@@ -164,7 +205,11 @@ func Decode(b []byte) (*Message, error) {
 }
 
 // DecodeInto is Decode into a caller-owned Message. The Message keeps no reference to b.
+// On failure m holds only what was read before the fault; in particular m.RPCID is set
+// whenever the input was well-formed CBOR with an 8-byte rpc id, so that a receiver can
+// echo it in its ERROR reply (PROTOCOL.md, "Malformed input").
 func DecodeInto(m *Message, b []byte) error {
+	*m = Message{}
 	if len(b) > MaxMessageSize {
 		return fmt.Errorf("decode: %w: %d bytes", ErrTooLarge, len(b))
 	}
@@ -172,83 +217,82 @@ func DecodeInto(m *Message, b []byte) error {
 	if err := decMode.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("decode: %w: %v", ErrMalformed, err)
 	}
+	present, err := checkShape(b)
+	if err != nil {
+		return fmt.Errorf("decode: %w: %v", ErrMalformed, err)
+	}
+	if len(w.RPCID) == len(m.RPCID) {
+		copy(m.RPCID[:], w.RPCID)
+	}
+	if present&fieldType == 0 {
+		return fmt.Errorf("decode: %w: no message type", ErrMalformed)
+	}
 	if w.Type > 255 || !Type(w.Type).Valid() {
 		return fmt.Errorf("decode: %w: unknown message type %d", ErrMalformed, w.Type)
 	}
 	t := Type(w.Type)
-	*m = Message{Type: t, Flags: Flags(w.Flags), TTL: uint32(w.TTL), ErrText: w.ErrText}
+	m.Type = t
 	bad := func(what string, args ...any) error {
 		return fmt.Errorf("decode %s: %w: %s", t, ErrMalformed, fmt.Sprintf(what, args...))
+	}
+	if extra := present &^ allowedFields[t]; extra != 0 {
+		return bad("%s not allowed for this type", fieldNames(extra))
+	}
+	if missing := requiredFields[t] &^ present; missing != 0 {
+		return bad("missing %s", fieldNames(missing))
 	}
 	if len(w.RPCID) != len(m.RPCID) {
 		return bad("rpc id of %d bytes, want %d", len(w.RPCID), len(m.RPCID))
 	}
-	copy(m.RPCID[:], w.RPCID)
 	if len(w.Sender) != IDBytes {
 		return bad("sender id of %d bytes, want %d", len(w.Sender), IDBytes)
 	}
 	copy(m.Sender[:], w.Sender)
-
-	var present uint16
-	set := func(f uint16, ok bool) {
-		if ok {
-			present |= f
-		}
-	}
-	set(fieldAddr, w.Addr != nil)
-	set(fieldFlags, w.Flags != 0)
-	set(fieldKey, w.Key != nil)
-	set(fieldValue, w.Value != nil)
-	set(fieldTTL, w.TTL != 0)
-	set(fieldContacts, w.Contacts != nil)
-	set(fieldErr, w.ErrCode != 0 || w.ErrText != "")
-	if extra := present &^ allowedFields[t]; extra != 0 {
-		return bad("fields not allowed for this type (mask %#x)", extra)
-	}
-	if missing := requiredFields[t] &^ present; missing != 0 {
-		return bad("missing fields (mask %#x)", missing)
-	}
 	if w.Flags > uint64(FlagClient) {
 		return bad("unknown flags %#x", w.Flags)
 	}
+	m.Flags = Flags(w.Flags)
 	if w.TTL > 1<<32-1 {
 		return bad("ttl %d out of range", w.TTL)
 	}
-	if w.ErrCode > 1<<16-1 {
-		return bad("error code %d out of range", w.ErrCode)
+	m.TTL = uint32(w.TTL)
+	if present&fieldErrCode != 0 && (w.ErrCode == 0 || w.ErrCode > 1<<16-1) {
+		return bad("error code %d out of range 1..65535", w.ErrCode)
 	}
 	m.ErrCode = uint16(w.ErrCode)
 	if len(w.ErrText) > MaxErrorText {
 		return bad("error text of %d bytes, limit %d", len(w.ErrText), MaxErrorText)
 	}
+	m.ErrText = w.ErrText
 	if len(w.Value) > MaxValueSize {
 		return fmt.Errorf("decode %s: %w: value of %d bytes, limit %d", t, ErrTooLarge, len(w.Value), MaxValueSize)
 	}
-	if w.Value != nil {
+	if present&fieldValue != 0 {
 		m.Value = w.Value // the decoder copied it out of b
 	}
-	if w.Addr != nil {
+	if present&fieldAddr != 0 {
 		addr, err := parseAddr(w.Addr)
 		if err != nil {
 			return bad("sender address: %v", err)
 		}
 		m.SenderAddr = addr
 	}
-	if w.Key != nil {
+	if present&fieldKey != 0 {
 		if len(w.Key) != IDBytes {
 			return bad("key of %d bytes, want %d", len(w.Key), IDBytes)
 		}
 		copy(m.Key[:], w.Key)
 	}
 	if len(w.Contacts) > 0 {
-		m.Contacts = make([]Contact, len(w.Contacts))
+		cs := make([]Contact, len(w.Contacts))
 		for i, cb := range w.Contacts {
 			c, err := parseContact(cb)
 			if err != nil {
 				return bad("contact %d: %v", i, err)
 			}
-			m.Contacts[i] = c
+			cs[i] = c
 		}
+		m.Contacts = cs
 	}
 	return nil
 }
@@ -303,4 +347,138 @@ func parseContact(b []byte) (Contact, error) {
 		return Contact{}, err
 	}
 	return Contact{ID: ID(b[:IDBytes]), Addr: addr}, nil
+}
+
+// checkShape walks the top-level map of b, which decMode has already accepted, and returns
+// the set of keys it holds (bit k for key k). fxamacker/cbor is more lenient than
+// PROTOCOL.md in ways its options cannot turn off: it decodes null and undefined as an
+// absent field, a simple value as an integer, and an array of small integers as a byte
+// string. Checking the major type of every value refuses all of them. The walk bounds every
+// read by len(b), so it is safe on any input.
+func checkShape(b []byte) (uint16, error) {
+	major, n, off, err := cborHead(b, 0)
+	if err != nil {
+		return 0, err
+	}
+	if major != majorMap {
+		return 0, fmt.Errorf("message is %s, want map", majorName(major, n))
+	}
+	var present uint16
+	for range n {
+		var key, arg uint64
+		if major, key, off, err = cborHead(b, off); err != nil {
+			return 0, err
+		}
+		if major != majorUint || key == 0 || key >= uint64(len(keyMajor)) {
+			return 0, fmt.Errorf("unknown map key (%s %d)", majorName(major, key), key)
+		}
+		if major, arg, off, err = cborHead(b, off); err != nil {
+			return 0, err
+		}
+		if want := keyMajor[key]; major != want {
+			return 0, fmt.Errorf("field %d: got %s, want %s", key, majorName(major, arg), majorName(want, 0))
+		}
+		switch major {
+		case majorBytes, majorText:
+			if off, err = cborSkip(b, off, arg); err != nil {
+				return 0, err
+			}
+		case majorArray:
+			for range arg {
+				var l uint64
+				if major, l, off, err = cborHead(b, off); err != nil {
+					return 0, err
+				}
+				if major != majorBytes {
+					return 0, fmt.Errorf("field %d: element is %s, want byte string", key, majorName(major, l))
+				}
+				if off, err = cborSkip(b, off, l); err != nil {
+					return 0, err
+				}
+			}
+		}
+		present |= 1 << key
+	}
+	if off != len(b) {
+		return 0, errors.New("trailing bytes")
+	}
+	return present, nil
+}
+
+var errTruncated = errors.New("truncated CBOR item")
+
+// cborHead reads the head of the data item at b[off:]: its major type, its argument, and
+// the offset just past the head. It refuses indefinite lengths and reserved values.
+func cborHead(b []byte, off int) (major byte, arg uint64, next int, err error) {
+	if off < 0 || off >= len(b) {
+		return 0, 0, 0, errTruncated
+	}
+	major, ai := b[off]>>5, b[off]&0x1f
+	off++
+	switch {
+	case ai < 24:
+		return major, uint64(ai), off, nil
+	case ai <= 27:
+		n := 1 << (ai - 24)
+		if len(b)-off < n {
+			return 0, 0, 0, errTruncated
+		}
+		for _, c := range b[off : off+n] {
+			arg = arg<<8 | uint64(c)
+		}
+		return major, arg, off + n, nil
+	}
+	return 0, 0, 0, fmt.Errorf("indefinite length or reserved value (initial byte %#02x)", b[off-1])
+}
+
+// cborSkip returns the offset n bytes past off, if b holds them.
+func cborSkip(b []byte, off int, n uint64) (int, error) {
+	if n > uint64(len(b)-off) {
+		return 0, errTruncated
+	}
+	return off + int(n), nil
+}
+
+var fieldName = [...]string{
+	1: "type", 2: "rpc id", 3: "sender", 4: "address", 5: "flags", 6: "key", 7: "value",
+	8: "ttl", 9: "contacts", 10: "error code", 11: "error text",
+}
+
+// fieldNames lists the fields in mask, for error messages.
+func fieldNames(mask uint16) string {
+	var names []string
+	for k, name := range fieldName {
+		if mask&(1<<k) != 0 {
+			names = append(names, fmt.Sprintf("%s (%d)", name, k))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func majorName(major byte, arg uint64) string {
+	switch major {
+	case majorUint:
+		return "unsigned integer"
+	case majorNegInt:
+		return "negative integer"
+	case majorBytes:
+		return "byte string"
+	case majorText:
+		return "text string"
+	case majorArray:
+		return "array"
+	case majorMap:
+		return "map"
+	case majorTag:
+		return "tag"
+	}
+	switch arg {
+	case 20, 21:
+		return "boolean"
+	case 22:
+		return "null"
+	case 23:
+		return "undefined"
+	}
+	return "simple value or float"
 }

@@ -45,9 +45,11 @@ func ParseAddr(s string) (netip.AddrPort, error) {
 	return ap, nil
 }
 
-// CheckAddr reports whether ap is an address a node can be reached at.
+// CheckAddr reports whether ap is an address a node can be reached at. An IPv4-mapped
+// IPv6 address is judged as the IPv4 address it goes on the wire as.
 func CheckAddr(ap netip.AddrPort) error {
-	if !ap.IsValid() || ap.Port() == 0 || ap.Addr().IsUnspecified() || ap.Addr().IsMulticast() {
+	ip := ap.Addr().Unmap()
+	if !ap.IsValid() || ap.Port() == 0 || ip.IsUnspecified() || ip.IsMulticast() {
 		return fmt.Errorf("%w: %s", ErrBadAddr, ap)
 	}
 	return nil

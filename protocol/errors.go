@@ -10,6 +10,7 @@ var (
 	// ErrMalformed is returned for bytes that are not a valid kad message; the wrapped
 	// text says what was wrong.
 	ErrMalformed = errors.New("malformed message")
-	// ErrTooLarge is returned for a message longer than MaxMessageSize.
+	// ErrTooLarge is returned for a message longer than MaxMessageSize, and for a value,
+	// contact list or error text over its limit (PROTOCOL.md, "Limits").
 	ErrTooLarge = errors.New("message too large")
 )

@@ -72,12 +72,12 @@ func NewRPCID() RPCID {
 
 // Error codes an ERROR message carries.
 const (
-	CodeBadRequest  uint16 = 1 // the request could not be decoded or made no sense
-	CodeTooLarge    uint16 = 2 // a value or message over the limits
-	CodeRefused     uint16 = 3 // refused by policy: quota, rate limit
-	CodeInternal    uint16 = 4 // the receiver failed
-	CodeUnverified  uint16 = 5 // the receiver requires a verified sender ID
-	CodeIDMismatch  uint16 = 6 // the claimed sender ID differs from the one the transport verified
+	CodeBadRequest uint16 = 1 // the request could not be decoded or made no sense
+	CodeTooLarge   uint16 = 2 // a value or message over the limits
+	CodeRefused    uint16 = 3 // refused by policy: quota, rate limit
+	CodeInternal   uint16 = 4 // the receiver failed
+	CodeUnverified uint16 = 5 // the receiver requires a verified sender ID
+	CodeIDMismatch uint16 = 6 // the claimed sender ID differs from the one the transport verified
 )
 
 // Message is one Kademlia message: the envelope and the fields of its type.
