@@ -61,7 +61,7 @@ func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	b := &rt.buckets[rt.self.CommonPrefixLen(c.ID)]
+	b := rt.bucketFor(c.ID)
 	if i := b.index(c.ID); i >= 0 {
 		e := b.entries[i]
 		if e.Addr != c.Addr {
@@ -92,7 +92,10 @@ func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
 func (rt *RoutingTable) PingDone(c protocol.Contact, alive bool) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	b := &rt.buckets[rt.self.CommonPrefixLen(c.ID)]
+	b := rt.bucketFor(c.ID)
+	if b == nil {
+		return
+	}
 	b.pinging = false
 	i := b.index(c.ID)
 	if i < 0 {
@@ -113,7 +116,10 @@ func (rt *RoutingTable) PingDone(c protocol.Contact, alive bool) {
 func (rt *RoutingTable) Failed(id protocol.ID) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	b := &rt.buckets[rt.self.CommonPrefixLen(id)]
+	b := rt.bucketFor(id)
+	if b == nil {
+		return
+	}
 	i := b.index(id)
 	if i < 0 {
 		b.removeReplacement(id)
@@ -142,7 +148,10 @@ func (rt *RoutingTable) evict(b *bucket, i int) {
 func (rt *RoutingTable) Remove(id protocol.ID) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	b := &rt.buckets[rt.self.CommonPrefixLen(id)]
+	b := rt.bucketFor(id)
+	if b == nil {
+		return
+	}
 	if i := b.index(id); i >= 0 {
 		b.entries = slices.Delete(b.entries, i, i+1)
 		rt.size--
@@ -161,7 +170,8 @@ func (rt *RoutingTable) Len() int {
 func (rt *RoutingTable) Contains(id protocol.ID) bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.buckets[rt.self.CommonPrefixLen(id)].index(id) >= 0
+	b := rt.bucketFor(id)
+	return b != nil && b.index(id) >= 0
 }
 
 // Closest returns up to n contacts closest to target, closest first.
@@ -260,6 +270,15 @@ func (rt *RoutingTable) StaleBuckets(before time.Time, maxIndex int) []int {
 		}
 	}
 	return out
+}
+
+// bucketFor returns the bucket id belongs in, or nil for the node's own ID. rt.mu is held.
+func (rt *RoutingTable) bucketFor(id protocol.ID) *bucket {
+	i := rt.self.CommonPrefixLen(id)
+	if i == protocol.IDBits {
+		return nil
+	}
+	return &rt.buckets[i]
 }
 
 func (b *bucket) index(id protocol.ID) int {

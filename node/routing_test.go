@@ -123,6 +123,13 @@ func TestRoutingTableIgnoresSelf(t *testing.T) {
 	if rt.Len() != 0 {
 		t.Fatal("own contact admitted")
 	}
+	// Nothing the network can say about the node's own ID may crash the table.
+	rt.Failed(self)
+	rt.Remove(self)
+	rt.PingDone(protocol.Contact{ID: self}, false)
+	if rt.Contains(self) || len(rt.Closest(self, 3)) != 0 {
+		t.Fatal("own contact present")
+	}
 }
 
 // TestClosestIsTrulyClosest checks Closest against a brute-force sort of every contact by

@@ -1,0 +1,195 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"kad/node"
+	"kad/protocol"
+	"kad/transports"
+	"kad/transports/mem"
+)
+
+func newMemPair(t *testing.T, cfg node.Config) (*node.Node, transports.Transport) {
+	t.Helper()
+	nw, err := mem.NewNetwork(mem.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := nw.NewTransport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(cfg, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	raw, err := nw.NewTransport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Serve(func(context.Context, transports.Peer, []byte) ([]byte, error) {
+		return nil, errors.New("not serving")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return n, raw
+}
+
+func call(t *testing.T, tr transports.Transport, to protocol.Contact, req []byte) *protocol.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, _, err := tr.Call(ctx, to, req)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	m, err := protocol.Decode(resp)
+	if err != nil {
+		t.Fatalf("decode reply: %v", err)
+	}
+	return m
+}
+
+func encode(t *testing.T, m *protocol.Message) []byte {
+	t.Helper()
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestHandlerRefusesBadInput sends malformed and misdirected requests: each gets an ERROR
+// reply, and what the node stored before is still there after.
+func TestHandlerRefusesBadInput(t *testing.T) {
+	n, raw := newMemPair(t, node.Config{})
+	sender := protocol.RandomID(nil)
+	key := protocol.KeyFromString("kept")
+	store := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: sender, Key: key, Value: []byte("v")}
+	if got := call(t, raw, n.Contact(), encode(t, store)); got.Type != protocol.TypeStored || got.RPCID != store.RPCID {
+		t.Fatalf("store: got %s rpc %x", got.Type, got.RPCID)
+	}
+	pong := encode(t, &protocol.Message{Type: protocol.TypePong, RPCID: protocol.NewRPCID(), Sender: sender})
+	selfClaim := encode(t, &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: n.ID()})
+	cases := []struct {
+		name string
+		req  []byte
+		code uint16
+	}{
+		{"empty", nil, protocol.CodeBadRequest},
+		{"garbage", []byte("\xff\x00garbage"), protocol.CodeBadRequest},
+		{"truncated", encode(t, store)[:10], protocol.CodeBadRequest},
+		{"cbor array", []byte{0x83, 0x01, 0x02, 0x03}, protocol.CodeBadRequest},
+		{"reply type as request", pong, protocol.CodeBadRequest},
+		{"sender claims the node's own id", selfClaim, protocol.CodeBadRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := call(t, raw, n.Contact(), tc.req)
+			if got.Type != protocol.TypeError || got.ErrCode != tc.code {
+				t.Fatalf("got %s code %d (%q), want ERROR code %d", got.Type, got.ErrCode, got.ErrText, tc.code)
+			}
+		})
+	}
+	if r, ok := n.Store().Get(key, time.Now()); !ok || string(r.Value) != "v" {
+		t.Fatalf("stored record lost after bad input")
+	}
+	if n.Table().Contains(n.ID()) {
+		t.Fatalf("node admitted its own id")
+	}
+}
+
+// TestHandlerAnswers checks each RPC's reply, and that a requester enters the table
+// unless it is client-only.
+func TestHandlerAnswers(t *testing.T) {
+	n, raw := newMemPair(t, node.Config{})
+	peer := protocol.RandomID(nil)
+	ping := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: peer}
+	got := call(t, raw, n.Contact(), encode(t, ping))
+	if got.Type != protocol.TypePong || got.Sender != n.ID() || got.RPCID != ping.RPCID {
+		t.Fatalf("ping: got %+v", got)
+	}
+	if !n.Table().Contains(peer) {
+		t.Fatalf("pinging peer not added to the routing table")
+	}
+	client := protocol.RandomID(nil)
+	cping := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: client, Flags: protocol.FlagClient}
+	call(t, raw, n.Contact(), encode(t, cping))
+	if n.Table().Contains(client) {
+		t.Fatalf("client-only peer added to the routing table")
+	}
+	key := protocol.KeyFromString("k")
+	fv := &protocol.Message{Type: protocol.TypeFindValue, RPCID: protocol.NewRPCID(), Sender: peer, Key: key}
+	if got := call(t, raw, n.Contact(), encode(t, fv)); got.Type != protocol.TypeNodes || len(got.Contacts) != 0 {
+		t.Fatalf("find value of a missing key: got %s with %d contacts, want NODES without the requester", got.Type, len(got.Contacts))
+	}
+	st := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: peer, Key: key, Value: []byte("x"), TTL: 60}
+	call(t, raw, n.Contact(), encode(t, st))
+	fv.RPCID = protocol.NewRPCID()
+	if got := call(t, raw, n.Contact(), encode(t, fv)); got.Type != protocol.TypeValue || string(got.Value) != "x" || got.Key != key {
+		t.Fatalf("find value: got %s %q", got.Type, got.Value)
+	}
+	r, ok := n.Store().Get(key, time.Now())
+	if !ok || time.Until(r.Expires) > 61*time.Second {
+		t.Fatalf("STORE ttl not honoured: expires in %v", time.Until(r.Expires))
+	}
+	fn := &protocol.Message{Type: protocol.TypeFindNode, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil), Key: key}
+	if got := call(t, raw, n.Contact(), encode(t, fn)); got.Type != protocol.TypeNodes || len(got.Contacts) != 1 || got.Contacts[0].ID != peer {
+		t.Fatalf("find node: got %s %v", got.Type, got.Contacts)
+	}
+}
+
+func TestRequireVerifiedIDsRefusesUnprovenPeers(t *testing.T) {
+	n, raw := newMemPair(t, node.Config{RequireVerifiedIDs: true})
+	ping := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil)}
+	got := call(t, raw, n.Contact(), encode(t, ping))
+	if got.Type != protocol.TypeError || got.ErrCode != protocol.CodeUnverified {
+		t.Fatalf("got %s code %d, want ERROR %d", got.Type, got.ErrCode, protocol.CodeUnverified)
+	}
+	if n.Table().Len() != 0 {
+		t.Fatalf("unverified peer admitted")
+	}
+}
+
+func TestPutValueTooLarge(t *testing.T) {
+	n, _ := newMemPair(t, node.Config{})
+	_, err := n.Put(t.Context(), protocol.KeyFromString("big"), make([]byte, protocol.MaxValueSize+1))
+	if !errors.Is(err, node.ErrValueTooLarge) {
+		t.Fatalf("got %v, want ErrValueTooLarge", err)
+	}
+}
+
+func TestClosedNode(t *testing.T) {
+	n, raw := newMemPair(t, node.Config{})
+	other, err := node.New(node.Config{}, raw)
+	if err == nil {
+		t.Cleanup(func() { other.Close() })
+	}
+	n.Close()
+	if err := n.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := n.Ping(t.Context(), protocol.Contact{Addr: raw.LocalAddr()}); !errors.Is(err, node.ErrClosed) {
+		t.Fatalf("ping after close: %v, want ErrClosed", err)
+	}
+}
+
+// TestNodeImportsNoConcreteTransport keeps node independent of udp, quic and mem.
+func TestNodeImportsNoConcreteTransport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "kad/node").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "kad/transports/") {
+			t.Errorf("node depends on %s", pkg)
+		}
+	}
+}
