@@ -1,0 +1,288 @@
+package quic
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	qgo "github.com/quic-go/quic-go"
+
+	"kad/protocol"
+	"kad/transports"
+)
+
+// peerConn is one open connection, dialed or accepted, and what its handshake proved.
+type peerConn struct {
+	conn *qgo.Conn
+	addr netip.AddrPort
+	id   identity
+	peer transports.Peer // as handlers see it
+
+	// Guarded by connCache.mu.
+	elem   *list.Element // in connCache.lru; nil once dropped
+	active int           // calls in flight
+}
+
+// match returns the Peer a call under want sees, or an error wrapping
+// transports.ErrIDMismatch.
+func (pc *peerConn) match(want protocol.ID) (transports.Peer, error) {
+	p := transports.Peer{Addr: pc.addr}
+	switch {
+	case want.IsZero():
+		p.ID, p.Verified = pc.id.claimed, pc.id.verified()
+	case want == pc.id.derived:
+		p.ID, p.Verified = pc.id.derived, true
+	case want == pc.id.claimed:
+		p.ID, p.Verified = pc.id.claimed, false
+	default:
+		if pc.id.verified() {
+			return p, fmt.Errorf("%w: got %s, want %s", transports.ErrIDMismatch, pc.id.claimed, want)
+		}
+		return p, fmt.Errorf("%w: got %s (unverified; its key proves %s), want %s",
+			transports.ErrIDMismatch, pc.id.claimed, pc.id.derived, want)
+	}
+	return p, nil
+}
+
+// pendingDial is a handshake in progress that every caller of its address waits on.
+type pendingDial struct {
+	done chan struct{}
+	pc   *peerConn // set with err before done closes
+	err  error
+}
+
+// connCache holds the open connections: one per address for calls to use, and all of
+// them in least-recently-used order for the cap.
+type connCache struct {
+	mu     sync.Mutex
+	byAddr map[netip.AddrPort]*peerConn // the connection calls to an address use
+	lru    *list.List                   // every open connection, most recently used first
+	dials  map[netip.AddrPort]*pendingDial
+}
+
+func (c *connCache) init() {
+	c.byAddr = make(map[netip.AddrPort]*peerConn)
+	c.lru = list.New()
+	c.dials = make(map[netip.AddrPort]*pendingDial)
+}
+
+func (c *connCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// dropLocked removes pc from the cache; it does not close it.
+func (c *connCache) dropLocked(pc *peerConn) {
+	if pc.elem != nil {
+		c.lru.Remove(pc.elem)
+		pc.elem = nil
+	}
+	if c.byAddr[pc.addr] == pc {
+		delete(c.byAddr, pc.addr)
+	}
+}
+
+// forget stops calls from using pc, found dead.
+func (c *connCache) forget(pc *peerConn) {
+	c.mu.Lock()
+	c.dropLocked(pc)
+	c.mu.Unlock()
+}
+
+func (c *connCache) release(pc *peerConn) {
+	c.mu.Lock()
+	pc.active--
+	c.mu.Unlock()
+}
+
+// victimLocked picks the connection to close when the cache is over its cap: the least
+// recently used one with no call in flight, else the least recently used one. It never
+// picks keep.
+func (c *connCache) victimLocked(keep *peerConn) *peerConn {
+	var fallback *peerConn
+	for e := c.lru.Back(); e != nil; e = e.Prev() {
+		pc := e.Value.(*peerConn)
+		if pc == keep {
+			continue
+		}
+		if pc.active == 0 {
+			return pc
+		}
+		if fallback == nil {
+			fallback = pc
+		}
+	}
+	return fallback
+}
+
+// conn returns the connection for calls to addr, dialing it if needed; concurrent
+// callers share one handshake. fresh reports that the connection was dialed for this
+// call. The caller must release the connection.
+func (t *Transport) conn(ctx context.Context, addr netip.AddrPort) (pc *peerConn, fresh bool, err error) {
+	c := &t.cache
+	c.mu.Lock()
+	if t.closed.Load() {
+		c.mu.Unlock()
+		return nil, false, transports.ErrClosed
+	}
+	if pc := c.byAddr[addr]; pc != nil {
+		if pc.conn.Context().Err() == nil {
+			c.lru.MoveToFront(pc.elem)
+			pc.active++
+			c.mu.Unlock()
+			return pc, false, nil
+		}
+		c.dropLocked(pc)
+	}
+	d := c.dials[addr]
+	if d == nil {
+		d = &pendingDial{done: make(chan struct{})}
+		c.dials[addr] = d
+		t.goFunc(func() { t.dial(addr, d) })
+	}
+	c.mu.Unlock()
+
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+	if d.err != nil {
+		return nil, false, d.err
+	}
+	c.mu.Lock()
+	d.pc.active++
+	c.mu.Unlock()
+	return d.pc, true, nil
+}
+
+// dial makes a connection to addr for the callers waiting on d. It runs on its own
+// context so that one caller giving up does not fail the others.
+func (t *Transport) dial(addr netip.AddrPort, d *pendingDial) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.opts.HandshakeTimeout)
+	defer cancel()
+	conn, err := t.qt.Dial(ctx, net.UDPAddrFromAddrPort(addr), t.clientTLS, t.qconf)
+	var pc *peerConn
+	if err == nil {
+		t.dials.Add(1)
+		pc, err = t.register(conn, addr)
+	} else {
+		err = t.dialErr(ctx, err)
+		t.log.Debug("dial failed", "addr", addr, "err", err)
+	}
+	c := &t.cache
+	c.mu.Lock()
+	delete(c.dials, addr)
+	d.pc, d.err = pc, err
+	close(d.done)
+	c.mu.Unlock()
+}
+
+func (t *Transport) dialErr(ctx context.Context, err error) error {
+	if t.closed.Load() {
+		return transports.ErrClosed
+	}
+	var hto *qgo.HandshakeTimeoutError
+	var ito *qgo.IdleTimeoutError
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &hto) || errors.As(err, &ito) {
+		return fmt.Errorf("%w: no handshake within %v", transports.ErrUnreachable, t.opts.HandshakeTimeout)
+	}
+	return fmt.Errorf("dial: %w", err)
+}
+
+// register adds a connection whose handshake completed to the cache, closing the
+// least recently used one if over the cap, and starts serving its streams. The newest
+// connection to an address is the one calls use.
+func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort) (*peerConn, error) {
+	id, err := peerIdentity(conn.ConnectionState().TLS)
+	if err != nil {
+		conn.CloseWithError(closeNormal, "bad certificate")
+		return nil, err
+	}
+	pc := &peerConn{
+		conn: conn,
+		addr: addr,
+		id:   id,
+		peer: transports.Peer{Addr: addr, ID: id.claimed, Verified: id.verified()},
+	}
+	c := &t.cache
+	c.mu.Lock()
+	if t.closed.Load() {
+		c.mu.Unlock()
+		conn.CloseWithError(closeNormal, "closing")
+		return nil, transports.ErrClosed
+	}
+	pc.elem = c.lru.PushFront(pc)
+	c.byAddr[addr] = pc
+	var victims []*peerConn
+	for c.lru.Len() > t.opts.MaxConns {
+		v := c.victimLocked(pc)
+		if v == nil {
+			break
+		}
+		c.dropLocked(v)
+		victims = append(victims, v)
+	}
+	t.goFunc(func() { t.serveConn(pc) })
+	c.mu.Unlock()
+	for _, v := range victims {
+		t.log.Debug("evicting connection", "addr", v.addr)
+		v.conn.CloseWithError(closeEvicted, "evicted")
+	}
+	return pc, nil
+}
+
+// shutdownConns marks the transport closed and empties the cache, returning the
+// connections to close.
+func (t *Transport) shutdownConns() []*peerConn {
+	c := &t.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t.closed.Store(true)
+	conns := make([]*peerConn, 0, c.lru.Len())
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		pc := e.Value.(*peerConn)
+		pc.elem = nil
+		conns = append(conns, pc)
+	}
+	c.lru.Init()
+	clear(c.byAddr)
+	return conns
+}
+
+// acceptLoop registers incoming connections; calls to their address use them too.
+func (t *Transport) acceptLoop() {
+	for {
+		conn, err := t.ln.Accept(t.ctx)
+		if err != nil {
+			return
+		}
+		t.accepts.Add(1)
+		addr, err := addrPortOf(conn.RemoteAddr())
+		if err != nil {
+			conn.CloseWithError(closeNormal, "bad address")
+			continue
+		}
+		if _, err := t.register(conn, addr); err != nil {
+			t.log.Debug("incoming connection refused", "addr", addr, "err", err)
+		}
+	}
+}
+
+// serveConn hands each stream the peer opens to serveStream, and drops the connection
+// from the cache once it has closed.
+func (t *Transport) serveConn(pc *peerConn) {
+	defer t.cache.forget(pc)
+	for {
+		s, err := pc.conn.AcceptStream(t.ctx)
+		if err != nil {
+			return
+		}
+		t.goFunc(func() { t.serveStream(pc, s) })
+	}
+}

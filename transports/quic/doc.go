@@ -1,0 +1,76 @@
+// Package quic is the kad transport over QUIC (RFC 9000) with TLS 1.3, built on
+// quic-go. One UDP socket serves both directions, so the address a peer sees when this
+// node dials is the one it listens on.
+//
+//	key := ed25519.NewKeyFromSeed(seed)
+//	t, err := quic.Listen("127.0.0.1:4000", key, quic.Options{})
+//	...
+//	t.Serve(handler)
+//	resp, peer, err := t.Call(ctx, protocol.Contact{ID: id, Addr: addr}, req)
+//
+// # Identity
+//
+// Each node presents a self-signed X.509 certificate carrying its Ed25519 public key,
+// signed with that key (signature algorithm Ed25519), whose subject common name is the
+// node ID it goes by, as 40 hexadecimal characters. Both ends require a certificate and
+// refuse one that is not exactly one certificate, whose key is not Ed25519, whose
+// self-signature does not verify, or whose common name is neither empty nor an ID.
+// CA chains, host names and validity dates are not checked: the key is the identity,
+// and the TLS 1.3 handshake proves the peer holds it. Other TLS parameters: TLS 1.3
+// only, ALPN "kad/1", key exchange X25519, no session resumption.
+//
+// From a checked certificate a node learns two IDs: the derived ID,
+// SHA-256(public key)[:20], which the handshake proves, and the claimed ID, the common
+// name (the derived ID when the common name is empty). A node started under a chosen
+// ID (Options.ClaimedID) claims it while its key proves another. The rule:
+//
+//   - Peer.ID is the claimed ID; Peer.Verified is true exactly when the claimed ID is
+//     the derived one. Handlers see the caller this way.
+//   - Call with a non-zero to.ID succeeds when to.ID is the derived ID (Peer.Verified
+//     true) or the claimed one (Peer.Verified false only if the two differ), and
+//     otherwise fails with transports.ErrIDMismatch ("got CLAIMED, want TO.ID") before
+//     the request is sent.
+//   - The node layer compares the sender ID inside each message with Peer.ID, and
+//     treats a message whose sender ID differs, or whose Peer is not Verified, as coming
+//     from an unverified ID.
+//
+// LocalID returns the derived ID, whatever the ClaimedID.
+//
+// # Streams
+//
+// A connection is kept per peer address, whichever side dialed it, and carries any
+// number of requests in both directions, one bidirectional stream each. The caller
+// opens a stream, writes the request message (at most protocol.MaxMessageSize bytes,
+// no header) and closes its send side (FIN). The responder reads to FIN, then writes
+// one response frame and closes its send side:
+//
+//	status (1 byte) || body
+//
+//	status 0x00  OK      body is the response message, at most MaxMessageSize bytes
+//	                     (possibly empty)
+//	status 0x01  error   body is the handler's error, UTF-8, at most MaxErrorText (256)
+//	                     bytes; the caller's Call fails with transports.ErrRemote
+//
+// Other status bytes, an empty stream, or a body over its limit are malformed. A
+// responder refuses a stream by resetting both directions (RESET_STREAM and
+// STOP_SENDING) with an application error code:
+//
+//	0x1  canceled     the request did not arrive whole in time, or the caller gave up
+//	                  (a caller abandoning a call uses this code too)
+//	0x2  not serving  the node does not answer requests (yet)
+//	0x3  too large    the request exceeds MaxMessageSize
+//
+// A responder allows Options.MaxStreamsPerConn (default 256) concurrent streams per
+// connection and gives a request 10 s to arrive and its response to be sent.
+// CONNECTION_CLOSE carries application code 0x0 on shutdown and 0x1 when a connection
+// is closed to stay within Options.MaxConns.
+//
+// # Connections
+//
+// Concurrent calls to an address not yet connected share one handshake. Connections
+// close after Options.IdleTimeout without packets (both ends use the smaller value);
+// the least recently used one closes when Options.MaxConns would be exceeded. A call
+// that finds its cached connection dead dials once more. The stateless reset key is
+// derived from the node key, so a node that restarts with the same key makes its
+// peers' old connections fail at once rather than at their idle timeout.
+package quic
