@@ -3,11 +3,11 @@ package quic
 import (
 	"context"
 	"crypto/ed25519"
-	"math/rand/v2"
-	"net/netip"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
