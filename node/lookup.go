@@ -56,6 +56,15 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		return nil, ErrNoContacts
 	}
 	n.table.Touch(target, time.Now())
+	res := &lookupResult{}
+	n.counters.lookups.Add(1)
+	defer func() {
+		n.counters.lookupRequests.Add(uint64(res.rpcs))
+		n.counters.lookupRounds.Add(uint64(res.rounds))
+		if res.found {
+			n.counters.valuesFound.Add(1)
+		}
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -68,7 +77,6 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		shortlist []*candidate // sorted by distance to target
 		known     = map[protocol.ID]bool{n.self.ID: true}
 		replies   = make(chan lookupReply, alpha)
-		res       = &lookupResult{}
 		timer     = time.NewTimer(time.Hour)
 	)
 	defer timer.Stop()

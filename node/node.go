@@ -35,6 +35,8 @@ type Node struct {
 	closed bool
 	once   sync.Once
 	pings  chan protocol.Contact
+
+	counters counters
 }
 
 // New starts a node on tr. The node owns tr from then on and closes it in Close, also when

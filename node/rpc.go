@@ -30,8 +30,10 @@ func (n *Node) rpc(ctx context.Context, to protocol.Contact, req *protocol.Messa
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout)
 	defer cancel()
+	n.counters.requestsSent.Add(1)
 	raw, peer, err := n.tr.Call(ctx, to, b)
 	if err != nil {
+		n.counters.requestsFailed.Add(1)
 		if n.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
@@ -44,9 +46,11 @@ func (n *Node) rpc(ctx context.Context, to protocol.Contact, req *protocol.Messa
 	}
 	reply, err := protocol.Decode(raw)
 	if err != nil {
+		n.counters.requestsFailed.Add(1)
 		return nil, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
 	}
 	if err := n.checkReply(to, peer, req, reply); err != nil {
+		n.counters.requestsFailed.Add(1)
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
@@ -134,6 +138,7 @@ func (n *Node) FindValue(ctx context.Context, to protocol.Contact, key protocol.
 // handle answers one incoming request. Every well-formed request from a peer that answers
 // requests updates the routing table (paper §2.2).
 func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]byte, error) {
+	n.counters.requestsHandled.Add(1)
 	var req protocol.Message
 	if err := protocol.DecodeInto(&req, raw); err != nil {
 		n.log.Debug("bad request", "addr", from.Addr, "err", err)
@@ -201,6 +206,7 @@ func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
 }
 
 func (n *Node) errorReply(req *protocol.Message, code uint16, text string) ([]byte, error) {
+	n.counters.requestsRefused.Add(1)
 	if len(text) > protocol.MaxErrorText {
 		text = text[:protocol.MaxErrorText]
 	}
