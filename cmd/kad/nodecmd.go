@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"kad/node"
+	"kad/protocol"
+	"kad/transports"
+	"kad/transports/quic"
+	"kad/transports/udp"
+)
+
+// nodeFlags is what the flags of `kad node` say, checked.
+type nodeFlags struct {
+	transport    string
+	bind         string
+	id           protocol.ID // zero: derived from the key
+	keyFile      string      // empty: an ephemeral key
+	bootstrap    []protocol.Contact
+	k, alpha     int
+	requireIDs   bool
+	logLevel     slog.Level
+	rpcTimeout   time.Duration
+	timeout      time.Duration
+	bootstrapSet bool
+}
+
+func nodeFlagList() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "transport", Value: "udp", EnvVars: []string{"KAD_TRANSPORT"},
+			Usage: "`NAME` of the transport: udp or quic"},
+		&cli.StringFlag{Name: "bind", Value: "127.0.0.1:0", EnvVars: []string{"KAD_BIND"},
+			Usage: "`HOST:PORT` to listen on; port 0 picks a free one"},
+		&cli.StringFlag{Name: "id", EnvVars: []string{"KAD_ID"},
+			Usage: "run under this node ID (40 `HEX` characters) instead of the key's; peers cannot verify it"},
+		&cli.StringFlag{Name: "key", EnvVars: []string{"KAD_KEY"},
+			Usage: "Ed25519 key `FILE`, created if missing; without it a new key each start"},
+		&cli.StringFlag{Name: "bootstrap-addr", EnvVars: []string{"KAD_BOOTSTRAP_ADDR"},
+			Usage: "`IP:PORT` of a node to join through (with --bootstrap-id)"},
+		&cli.StringFlag{Name: "bootstrap-id", EnvVars: []string{"KAD_BOOTSTRAP_ID"},
+			Usage: "node `ID` at --bootstrap-addr"},
+		&cli.StringSliceFlag{Name: "bootstrap", EnvVars: []string{"KAD_BOOTSTRAP"},
+			Usage: "a node to join through, as `ID@IP:PORT` (or IP:PORT); repeatable"},
+		&cli.IntFlag{Name: "k", Value: protocol.K, EnvVars: []string{"KAD_K"},
+			Usage: "bucket size and replication factor `N`"},
+		&cli.IntFlag{Name: "alpha", Value: protocol.Alpha, EnvVars: []string{"KAD_ALPHA"},
+			Usage: "`N` requests in flight per lookup"},
+		&cli.BoolFlag{Name: "require-verified-ids", EnvVars: []string{"KAD_REQUIRE_VERIFIED_IDS"},
+			Usage: "refuse peers whose ID the transport does not prove (quic)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"KAD_LOG_LEVEL"},
+			Usage: "`LEVEL` of the logs on standard error: debug, info, warn or error"},
+		&cli.DurationFlag{Name: "rpc-timeout", Value: time.Second, EnvVars: []string{"KAD_RPC_TIMEOUT"},
+			Usage: "`DURATION` bound on one request to one node"},
+		&cli.DurationFlag{Name: "timeout", Value: DefaultCommandTimeout, EnvVars: []string{"KAD_TIMEOUT"},
+			Usage: "`DURATION` bound on bootstrapping and on each console command"},
+	}
+}
+
+// parseNodeFlags checks the flags of `kad node`; every error is a usage error.
+func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
+	if c.Args().Present() {
+		return nodeFlags{}, usageErrorf("node takes no arguments, got %q", c.Args().First())
+	}
+	f := nodeFlags{
+		transport:  c.String("transport"),
+		bind:       c.String("bind"),
+		keyFile:    c.String("key"),
+		k:          c.Int("k"),
+		alpha:      c.Int("alpha"),
+		requireIDs: c.Bool("require-verified-ids"),
+		rpcTimeout: c.Duration("rpc-timeout"),
+		timeout:    c.Duration("timeout"),
+	}
+	switch f.transport {
+	case "udp", "quic":
+	default:
+		return f, usageErrorf("--transport %q: want udp or quic", f.transport)
+	}
+	if err := checkBind(f.bind); err != nil {
+		return f, usageErrorf("--bind %q: %v", f.bind, err)
+	}
+	if s := c.String("id"); s != "" {
+		id, err := protocol.ParseID(s)
+		if err != nil {
+			return f, usageErrorf("--id: %v", err)
+		}
+		f.id = id
+	}
+	addr, id := c.String("bootstrap-addr"), c.String("bootstrap-id")
+	switch {
+	case addr != "" && id == "":
+		return f, usageErrorf("--bootstrap-addr needs --bootstrap-id")
+	case addr == "" && id != "":
+		return f, usageErrorf("--bootstrap-id needs --bootstrap-addr")
+	case addr != "":
+		ct, err := protocol.ParseContact(id + "@" + addr)
+		if err != nil {
+			return f, usageErrorf("--bootstrap-addr %s --bootstrap-id %s: %v", addr, id, err)
+		}
+		f.bootstrap = append(f.bootstrap, ct)
+	}
+	for _, s := range c.StringSlice("bootstrap") {
+		ct, err := parseTarget(s)
+		if err != nil {
+			return f, usageErrorf("--bootstrap: %v", err)
+		}
+		f.bootstrap = append(f.bootstrap, ct)
+	}
+	if f.k < 1 || f.k > protocol.MaxContacts {
+		return f, usageErrorf("--k %d: want 1..%d", f.k, protocol.MaxContacts)
+	}
+	if f.alpha < 1 || f.alpha > f.k {
+		return f, usageErrorf("--alpha %d: want 1..k (%d)", f.alpha, f.k)
+	}
+	level, err := parseLevel(c.String("log-level"))
+	if err != nil {
+		return f, err
+	}
+	f.logLevel = level
+	if f.rpcTimeout <= 0 {
+		return f, usageErrorf("--rpc-timeout %v: want more than 0", f.rpcTimeout)
+	}
+	if f.timeout <= 0 {
+		return f, usageErrorf("--timeout %v: want more than 0", f.timeout)
+	}
+	return f, nil
+}
+
+// checkBind accepts HOST:PORT with a numeric port (0 for any free one); the transport
+// resolves the host.
+func checkBind(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("want HOST:PORT")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q: want a number 0..65535", port)
+	}
+	if host == "" {
+		return errors.New("want HOST:PORT with a host, such as 127.0.0.1")
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, usageErrorf("--log-level %q: want debug, info, warn or error", s)
+}
+
+func nodeCommand(stdin io.Reader, stdout, stderr io.Writer, onUsageError cli.OnUsageErrorFunc) *cli.Command {
+	return &cli.Command{
+		Name:      "node",
+		Usage:     "run a node, with its console on standard input",
+		UsageText: "kad node [flags]   (then type help)",
+		Description: "Prints \"node <id> <ip>:<port> <transport> [verified|unverified]\", joins the network\n" +
+			"through the bootstrap nodes if any, then runs the console commands read from standard\n" +
+			"input until SIGINT or SIGTERM.",
+		Flags:        nodeFlagList(),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			f, err := parseNodeFlags(c)
+			if err != nil {
+				return err
+			}
+			return runNode(c.Context, f, stdin, stdout, stderr)
+		},
+	}
+}
+
+// runNode starts a node, prints its line, bootstraps it, and serves the console until
+// SIGINT or SIGTERM.
+func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	key, err := loadKey(f.keyFile)
+	if err != nil {
+		return failure(exitFailure, err)
+	}
+	cfg := node.Config{
+		ID:                 f.id,
+		K:                  f.k,
+		Alpha:              f.alpha,
+		RPCTimeout:         f.rpcTimeout,
+		RequireVerifiedIDs: f.requireIDs,
+		Logger:             logger,
+	}
+	if cfg.ID.IsZero() {
+		cfg.ID = node.IDFromKey(key)
+	}
+	tr, err := listen(f, key, logger)
+	if err != nil {
+		return failure(exitFailure, err)
+	}
+	n, err := node.New(cfg, tr)
+	if err != nil {
+		return failure(exitFailure, err)
+	}
+	defer n.Close()
+
+	if _, err := fmt.Fprintln(stdout, NodeLine(n, f.transport)); err != nil {
+		return failure(exitFailure, err)
+	}
+	logger.Debug("node started", "id", n.ID(), "addr", n.Addr(), "transport", f.transport, "verified", n.Verified())
+
+	if len(f.bootstrap) > 0 {
+		bctx, cancel := context.WithTimeout(ctx, f.timeout)
+		err := n.Bootstrap(bctx, f.bootstrap...)
+		cancel()
+		if ctx.Err() != nil {
+			return nil // stopped by a signal while joining
+		}
+		if err != nil {
+			// The node's error names the address, and for a wrong ID both IDs
+			// ("id mismatch: got X, want Y").
+			return failure(exitUsage, err)
+		}
+		logger.Info("bootstrapped", "contacts", len(n.Contacts()))
+	}
+
+	con := NewConsole(n, stdin, stdout)
+	con.Timeout = f.timeout
+	con.Transport = f.transport
+	go func() {
+		// The console may stay blocked on a read of stdin after a signal; the process
+		// ends anyway.
+		if err := con.Run(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("console stopped", "err", err)
+		}
+	}()
+
+	<-ctx.Done()
+	stop() // a second signal ends the process at once
+	logger.Info("stopping")
+	if err := n.Close(); err != nil && !errors.Is(err, node.ErrClosed) {
+		return failure(exitFailure, fmt.Errorf("close: %w", err))
+	}
+	return nil
+}
+
+func loadKey(path string) (ed25519.PrivateKey, error) {
+	if path != "" {
+		return node.LoadOrCreateKey(path)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	return key, err
+}
+
+// listen opens the transport the flags ask for.
+func listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
+	switch f.transport {
+	case "quic":
+		return quic.Listen(f.bind, key, quic.Options{Logger: logger, ClaimedID: f.id})
+	default:
+		return udp.Listen(f.bind, udp.Options{Logger: logger})
+	}
+}
