@@ -142,9 +142,13 @@ func (m *Message) Encode() ([]byte, error) {
 		}
 	}
 	if len(m.Contacts) > 0 {
+		// One buffer for all packed contacts: one allocation instead of one each.
 		w.Contacts = make([][]byte, len(m.Contacts))
+		buf := make([]byte, 0, len(m.Contacts)*(IDBytes+18))
 		for i, c := range m.Contacts {
-			w.Contacts[i] = appendContact(nil, c)
+			start := len(buf)
+			buf = appendContact(buf, c)
+			w.Contacts[i] = buf[start:len(buf):len(buf)]
 		}
 	}
 	b, err := encMode.Marshal(&w)
