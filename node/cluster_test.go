@@ -30,8 +30,14 @@ type cluster struct {
 }
 
 // newCluster starts n nodes on kind, each joining through a random earlier node.
+// Unless cfg says otherwise, requests time out after a generous 5 s: the race detector on
+// a loaded 2-core machine can stretch a loopback round trip past the default second, and
+// in a healthy cluster no request should time out at all.
 func newCluster(t testing.TB, kind transportKind, n int, cfg node.Config) *cluster {
 	t.Helper()
+	if cfg.RPCTimeout == 0 {
+		cfg.RPCTimeout = 5 * time.Second
+	}
 	newTransport := kind.setup(t)
 	c := &cluster{t: t}
 	t.Cleanup(c.close)

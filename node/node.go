@@ -24,6 +24,9 @@ type Node struct {
 	tr       transports.Transport
 	self     protocol.Contact
 	verified bool
+	// advertised is the address messages announce: the listening address if peers can
+	// send to it, else none (a node bound to 0.0.0.0 is known by its observed address).
+	advertised netip.AddrPort
 	log      *slog.Logger
 	table    *RoutingTable
 	store    Store
@@ -55,6 +58,9 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		pings: make(chan protocol.Contact, pingQueueLen),
 	}
 	n.self = protocol.Contact{ID: cfg.ID, Addr: tr.LocalAddr()}
+	if protocol.CheckAddr(n.self.Addr) == nil {
+		n.advertised = n.self.Addr
+	}
 	if idt, ok := tr.(transports.Identified); ok {
 		if n.self.ID.IsZero() || n.self.ID == idt.LocalID() {
 			n.self.ID = idt.LocalID()

@@ -20,7 +20,7 @@ func (n *Node) rpc(ctx context.Context, to protocol.Contact, req *protocol.Messa
 	}
 	req.RPCID = protocol.NewRPCID()
 	req.Sender = n.self.ID
-	req.SenderAddr = n.self.Addr
+	req.SenderAddr = n.advertised
 	if n.cfg.ClientOnly {
 		req.Flags |= protocol.FlagClient
 	}
@@ -159,7 +159,7 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 	if req.Flags&protocol.FlagClient == 0 {
 		n.seen(protocol.Contact{ID: req.Sender, Addr: from.Addr})
 	}
-	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.self.Addr)
+	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertised)
 	if n.cfg.ClientOnly {
 		reply.Flags |= protocol.FlagClient
 	}
@@ -207,10 +207,7 @@ func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
 
 func (n *Node) errorReply(req *protocol.Message, code uint16, text string) ([]byte, error) {
 	n.counters.requestsRefused.Add(1)
-	if len(text) > protocol.MaxErrorText {
-		text = text[:protocol.MaxErrorText]
-	}
-	reply := req.Reply(protocol.TypeError, n.self.ID, n.self.Addr)
-	reply.ErrCode, reply.ErrText = code, toValidUTF8(text)
+	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertised)
+	reply.ErrCode, reply.ErrText = code, truncateUTF8(text, protocol.MaxErrorText)
 	return reply.Encode()
 }

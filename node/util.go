@@ -1,7 +1,19 @@
 package node
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
-// toValidUTF8 keeps error texts encodable: CBOR text strings must be valid UTF-8, and
-// truncation may have split a rune.
-func toValidUTF8(s string) string { return strings.ToValidUTF8(s, "?") }
+// truncateUTF8 returns s as valid UTF-8 of at most n bytes, cut at a rune boundary: CBOR
+// text strings must be valid UTF-8, and the wire limits their length.
+func truncateUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?") // never longer: "?" replaces at least one byte
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
