@@ -10,16 +10,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"io"
 	"math/big"
-	"net"
-	"net/netip"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	qgo "github.com/quic-go/quic-go"
 
 	"kad/protocol"
 	"kad/transports"
@@ -71,102 +65,12 @@ func badCertificates(t *testing.T) []struct {
 	}
 }
 
-// rawServer runs a QUIC server that presents cert and answers every stream with an OK
-// frame, without checking anything: only the dialing side can refuse it.
-func rawServer(t *testing.T, cert tls.Certificate) netip.AddrPort {
-	t.Helper()
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qt := &qgo.Transport{Conn: udp}
-	ln, err := qt.Listen(&tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAnyClientCert,
-		NextProtos:   []string{ALPN},
-		MinVersion:   tls.VersionTLS13,
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			conn, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				for {
-					s, err := conn.AcceptStream(ctx)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, s)
-					s.Write([]byte{statusOK, 'o', 'k'})
-					s.Close()
-				}
-			})
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		qt.Close()
-		wg.Wait()
-		udp.Close()
-	})
-	return udp.LocalAddr().(*net.UDPAddr).AddrPort()
-}
-
-// rawCall dials addr presenting cert, checking nothing of the server, and makes one
-// request.
-func rawCall(t *testing.T, cert tls.Certificate, addr netip.AddrPort) error {
-	t.Helper()
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
-	qt := &qgo.Transport{Conn: udp}
-	defer qt.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := qt.Dial(ctx, net.UDPAddrFromAddrPort(addr), &tls.Config{
-		Certificates:       []tls.Certificate{cert},
-		InsecureSkipVerify: true,
-		NextProtos:         []string{ALPN},
-		MinVersion:         tls.VersionTLS13,
-	}, nil)
-	if err != nil {
-		return err
-	}
-	defer conn.CloseWithError(0, "")
-	s, err := conn.OpenStreamSync(ctx)
-	if err != nil {
-		return err
-	}
-	s.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := s.Write([]byte("x")); err != nil {
-		return err
-	}
-	s.Close()
-	resp, err := io.ReadAll(s)
-	if err != nil {
-		return err
-	}
-	if len(resp) == 0 || resp[0] != statusOK {
-		return errors.New("no OK response")
-	}
-	return nil
-}
-
 func TestRefusesBadCertificates(t *testing.T) {
 	for _, tt := range badCertificates(t) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Run("as server", func(t *testing.T) {
 				a := newTransport(t, Options{})
-				_, _, err := a.Call(testCtx(t), protocol.Contact{Addr: rawServer(t, tt.cert)}, []byte("x"))
+				_, _, err := a.Call(testCtx(t), protocol.Contact{Addr: rawServer(t, tt.cert, nil)}, []byte("x"))
 				if tt.valid && err != nil {
 					t.Fatalf("valid certificate refused: %v", err)
 				}

@@ -106,7 +106,7 @@ func (t *Transport) serveStream(pc *peerConn, s *qgo.Stream) {
 		s.CancelWrite(codeNotServing)
 		return
 	}
-	s.SetDeadline(time.Now().Add(requestTimeout))
+	s.SetReadDeadline(time.Now().Add(requestTimeout))
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := (*bp)[:protocol.MaxMessageSize+1]
@@ -124,6 +124,7 @@ func (t *Transport) serveStream(pc *peerConn, s *qgo.Stream) {
 		return
 	}
 	resp, herr := (*h)(s.Context(), pc.peer, buf[:n])
+	s.SetWriteDeadline(time.Now().Add(requestTimeout))
 	switch {
 	case herr != nil:
 		err = writeFrame(s, statusError, errorText(herr))
