@@ -335,9 +335,14 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 	req := bytes.Repeat([]byte{'x'}, 100)
 	ctx := context.Background()
 	b.ReportAllocs()
+	b.SetParallelism(4) // 4 callers per CPU
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, _, err := a.Call(ctx, to, req); err != nil {
+			// A timeout per call, as a node sets, to compare with the UDP benchmark.
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			_, _, err := a.Call(ctx, to, req)
+			cancel()
+			if err != nil {
 				b.Error(err)
 				return
 			}
