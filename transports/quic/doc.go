@@ -3,10 +3,10 @@
 // node dials is the one it listens on.
 //
 //	key := ed25519.NewKeyFromSeed(seed)
-//	t, err := quic.Listen("127.0.0.1:4000", key, quic.Options{})
+//	tr, err := quic.Listen("127.0.0.1:4000", key, quic.Options{})
 //	...
-//	t.Serve(handler)
-//	resp, peer, err := t.Call(ctx, protocol.Contact{ID: id, Addr: addr}, req)
+//	tr.Serve(handler)
+//	resp, peer, err := tr.Call(ctx, protocol.Contact{ID: id, Addr: addr}, req)
 //
 // # Identity
 //
@@ -26,10 +26,12 @@
 //
 //   - Peer.ID is the claimed ID; Peer.Verified is true exactly when the claimed ID is
 //     the derived one. Handlers see the caller this way.
-//   - Call with a non-zero to.ID succeeds when to.ID is the derived ID (Peer.Verified
-//     true) or the claimed one (Peer.Verified false only if the two differ), and
-//     otherwise fails with transports.ErrIDMismatch ("got CLAIMED, want TO.ID") before
-//     the request is sent.
+//   - Call with a non-zero to.ID succeeds when to.ID is the derived ID (then Peer.ID
+//     is to.ID and Peer.Verified true) or the claimed ID (Peer.ID is to.ID, verified
+//     only if it is also the derived one), and otherwise fails with
+//     transports.ErrIDMismatch ("got CLAIMED, want TO.ID") before the request is sent.
+//     So a node running under a chosen ID stays reachable under it, reported as
+//     unverified, while a peer that proves an ID other than the expected one is refused.
 //   - The node layer compares the sender ID inside each message with Peer.ID, and
 //     treats a message whose sender ID differs, or whose Peer is not Verified, as coming
 //     from an unverified ID.

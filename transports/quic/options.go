@@ -13,8 +13,9 @@ type Options struct {
 	// Logger receives the transport's logs. Default: discard.
 	Logger *slog.Logger
 	// IdleTimeout closes a connection that carried no packets for this long; the next
-	// call to that peer dials again. Both ends use the smaller of their two values.
-	// Default 30s.
+	// call to that peer dials again. Both ends use the smaller of their two values. A
+	// call whose handler stays silent longer fails with the connection, so it must
+	// exceed the longest call. Default 30s.
 	IdleTimeout time.Duration
 	// MaxConns caps the open connections, dialed and accepted together. When a new one
 	// would exceed it, the least recently used connection is closed, preferring one with
