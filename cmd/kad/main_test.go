@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"go.uber.org/goleak"
 
 	"kad/protocol"
 )
@@ -16,6 +17,10 @@ const (
 	idA = "00112233445566778899aabbccddeeff00112233"
 	idB = "ffeeddccbbaa99887766554433221100ffeeddcc"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // parseArgs runs the flags of `kad node` through the cli package as main does, and returns
 // what parseNodeFlags made of them.
