@@ -148,8 +148,9 @@ func (t *Transport) roundTrip(ctx context.Context, pc *peerConn, req []byte) (re
 	if err != nil {
 		return nil, t.streamConnFailed(pc, err), t.streamErr(ctx, err)
 	}
+	complete := false // the response was read to its end
 	defer func() {
-		if err != nil { // let the responder know at once, whatever failed
+		if err != nil && !complete { // let the responder know at once, whatever failed
 			s.CancelRead(codeCanceled)
 			s.CancelWrite(codeCanceled)
 		}
@@ -183,6 +184,7 @@ func (t *Transport) roundTrip(ctx context.Context, pc *peerConn, req []byte) (re
 	if err != nil {
 		return nil, t.streamConnFailed(pc, err), t.streamErr(ctx, err)
 	}
+	complete = true
 	if n == 0 {
 		return nil, false, fmt.Errorf("response: %w: empty stream", protocol.ErrMalformed)
 	}
