@@ -73,8 +73,8 @@ func (n *Node) checkReply(to protocol.Contact, peer transports.Peer, req, reply 
 		return fmt.Errorf("%w: %w: got %s, want %s", ErrBadReply, transports.ErrIDMismatch, reply.Sender, to.ID)
 	case reply.Type == protocol.TypeValue && reply.Key != req.Key:
 		return fmt.Errorf("%w: value for key %s, want %s", ErrBadReply, reply.Key.Short(), req.Key.Short())
-	case peer.Verified && reply.Sender != peer.ID:
-		return fmt.Errorf("%w: %w: claims %s, proved %s", ErrBadReply, transports.ErrIDMismatch, reply.Sender, peer.ID)
+	case !peer.ID.IsZero() && reply.Sender != peer.ID:
+		return fmt.Errorf("%w: %w: message claims %s, transport says %s", ErrBadReply, transports.ErrIDMismatch, reply.Sender, peer.ID)
 	case n.cfg.RequireVerifiedIDs && !peer.Verified:
 		return fmt.Errorf("%w: peer %s is unverified", ErrBadReply, reply.Sender.Short())
 	}
@@ -84,10 +84,10 @@ func (n *Node) checkReply(to protocol.Contact, peer transports.Peer, req, reply 
 // admissible reports whether a sender claiming id over this peer may enter the routing
 // table: a transport-proven identity must match the claim.
 func (n *Node) admissible(peer transports.Peer, id protocol.ID) bool {
-	if peer.Verified {
-		return peer.ID == id
+	if !peer.ID.IsZero() && peer.ID != id {
+		return false
 	}
-	return !n.cfg.RequireVerifiedIDs
+	return peer.Verified || !n.cfg.RequireVerifiedIDs
 }
 
 // Ping sends PING to one node and returns its contact as it answered.
@@ -148,9 +148,10 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		return n.errorReply(&req, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
 	}
 	switch {
-	case from.Verified && req.Sender != from.ID:
-		// A proven key that claims another ID: refuse, or the claim could hijack the ID.
-		return n.errorReply(&req, protocol.CodeIDMismatch, fmt.Sprintf("claimed id %s, proved %s", req.Sender, from.ID))
+	case !from.ID.IsZero() && req.Sender != from.ID:
+		// The message claims another ID than the one the transport knows the peer by
+		// (over QUIC: the one its certificate names): refuse, or it could hijack an ID.
+		return n.errorReply(&req, protocol.CodeIDMismatch, fmt.Sprintf("message claims id %s, transport says %s", req.Sender, from.ID))
 	case !from.Verified && n.cfg.RequireVerifiedIDs:
 		return n.errorReply(&req, protocol.CodeUnverified, "this node requires verified ids")
 	case req.Sender == n.self.ID:

@@ -13,10 +13,11 @@ import (
 type Peer struct {
 	// Addr is the address the bytes came from (for a call: the address called).
 	Addr netip.AddrPort
-	// ID is the peer's node ID as proven by the transport; meaningful only if Verified.
+	// ID is the node ID the transport knows the peer by, zero if it knows none (UDP and
+	// mem). Over QUIC it is the ID the peer's certificate names.
 	ID protocol.ID
-	// Verified reports whether the transport proved ID cryptographically (QUIC does;
-	// UDP and mem do not).
+	// Verified reports whether the transport proved ID cryptographically: over QUIC, the
+	// named ID is the one derived from the key the peer proved it holds.
 	Verified bool
 }
 
@@ -35,8 +36,8 @@ type Transport interface {
 	Serve(h Handler) error
 
 	// Call sends req to the node at to.Addr and blocks until its response arrives, ctx
-	// ends, or the transport closes. If to.ID is not zero and the transport can prove
-	// identities, a peer whose proven ID differs fails the call with ErrIDMismatch. The
+	// ends, or the transport closes. If to.ID is not zero and the transport knows peers'
+	// IDs, a peer known by another ID fails the call with ErrIDMismatch. The
 	// returned Peer says what the transport knows of the responder. req is not retained;
 	// the response belongs to the caller. Messages over protocol.MaxMessageSize fail
 	// with protocol.ErrTooLarge without being sent.
