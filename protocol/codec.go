@@ -10,22 +10,6 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// wireMessage is the CBOR shape of a Message: a map with small integer keys, every field
-// optional on the wire and checked against the message type after decoding.
-type wireMessage struct {
-	Type     uint64   `cbor:"1,keyasint"`
-	RPCID    []byte   `cbor:"2,keyasint"`
-	Sender   []byte   `cbor:"3,keyasint"`
-	Addr     []byte   `cbor:"4,keyasint,omitempty"`
-	Flags    uint64   `cbor:"5,keyasint,omitempty"`
-	Key      []byte   `cbor:"6,keyasint,omitempty"`
-	Value    []byte   `cbor:"7,keyasint,omitempty"`
-	TTL      uint64   `cbor:"8,keyasint,omitempty"`
-	Contacts [][]byte `cbor:"9,keyasint,omitempty"`
-	ErrCode  uint64   `cbor:"10,keyasint,omitempty"`
-	ErrText  string   `cbor:"11,keyasint,omitempty"`
-}
-
 // Fields, one bit per map key: the bit for key k is 1<<k.
 const (
 	fieldType uint16 = 1 << (iota + 1)
@@ -89,26 +73,20 @@ var keyMajor = [...]byte{
 	6: majorBytes, 7: majorBytes, 8: majorUint, 9: majorArray, 10: majorUint, 11: majorText,
 }
 
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
+// wellformed checks the CBOR syntax of incoming bytes before the schema walk: definite
+// lengths only, no tags, nesting and array and map sizes within the limits.
+var wellformed cbor.DecMode
 
 func init() {
 	var err error
-	encMode, err = cbor.EncOptions{Sort: cbor.SortCoreDeterministic}.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	decMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  MaxContacts,
-		MaxMapPairs:       16,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
+	wellformed, err = cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		IndefLength:      cbor.IndefLengthForbidden,
+		TagsMd:           cbor.TagsForbidden,
+		MaxNestedLevels:  4,
+		MaxArrayElements: MaxContacts,
+		MaxMapPairs:      16,
+		UTF8:             cbor.UTF8RejectInvalid,
 	}.DecMode()
 	if err != nil {
 		panic(err)
@@ -117,46 +95,28 @@ func init() {
 
 // Encode returns the CBOR encoding of m. It fails if m breaks a limit of PROTOCOL.md.
 func (m *Message) Encode() ([]byte, error) {
+	return m.AppendEncode(nil)
+}
+
+// AppendEncode appends the CBOR encoding of m to dst. It fails if m breaks a limit of
+// PROTOCOL.md, leaving dst as it was.
+//
+// The encoding is written directly: a map of small unsigned keys in ascending order, each
+// value in its shortest form (RFC 8949 §4.2.1, core deterministic encoding). It is the
+// byte-for-byte output of fxamacker/cbor's SortCoreDeterministic encoder on the same
+// fields, which the tests check; writing it by hand takes one allocation instead of a
+// dozen and a fifth of the time (BENCHMARKS.md).
+func (m *Message) AppendEncode(dst []byte) ([]byte, error) {
 	if err := m.check(); err != nil {
-		return nil, err
+		return dst, err
 	}
-	w := wireMessage{
-		Type:    uint64(m.Type),
-		RPCID:   m.RPCID[:],
-		Sender:  m.Sender[:],
-		Flags:   uint64(m.Flags),
-		Value:   m.Value,
-		TTL:     uint64(m.TTL),
-		ErrCode: uint64(m.ErrCode),
-		ErrText: m.ErrText,
+	start := len(dst)
+	if dst == nil {
+		dst = make([]byte, 0, m.encodedSizeHint())
 	}
-	if m.SenderAddr.IsValid() {
-		w.Addr = appendAddr(nil, m.SenderAddr)
-	}
-	switch m.Type {
-	case TypeStore, TypeFindNode, TypeFindValue, TypeValue:
-		w.Key = m.Key[:]
-	case TypeError:
-		if w.ErrCode == 0 {
-			w.ErrCode = uint64(CodeInternal)
-		}
-	}
-	if len(m.Contacts) > 0 {
-		// One buffer for all packed contacts: one allocation instead of one each.
-		w.Contacts = make([][]byte, len(m.Contacts))
-		buf := make([]byte, 0, len(m.Contacts)*(IDBytes+18))
-		for i, c := range m.Contacts {
-			start := len(buf)
-			buf = appendContact(buf, c)
-			w.Contacts[i] = buf[start:len(buf):len(buf)]
-		}
-	}
-	b, err := encMode.Marshal(&w)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", m.Type, err)
-	}
-	if len(b) > MaxMessageSize {
-		return nil, fmt.Errorf("encode %s: %w: %d bytes", m.Type, ErrTooLarge, len(b))
+	b := appendMessage(dst, m)
+	if len(b)-start > MaxMessageSize {
+		return dst[:start], fmt.Errorf("encode %s: %w: %d bytes", m.Type, ErrTooLarge, len(b)-start)
 	}
 	return b, nil
 }
@@ -217,88 +177,17 @@ func DecodeInto(m *Message, b []byte) error {
 	if len(b) > MaxMessageSize {
 		return fmt.Errorf("decode: %w: %d bytes", ErrTooLarge, len(b))
 	}
-	var w wireMessage
-	if err := decMode.Unmarshal(b, &w); err != nil {
+	if err := wellformed.Wellformed(b); err != nil {
 		return fmt.Errorf("decode: %w: %v", ErrMalformed, err)
 	}
-	present, err := checkShape(b)
-	if err != nil {
+	var r rawMessage
+	if err := r.parse(b); err != nil {
+		if len(r.rpcID) == len(m.RPCID) {
+			copy(m.RPCID[:], r.rpcID)
+		}
 		return fmt.Errorf("decode: %w: %v", ErrMalformed, err)
 	}
-	if len(w.RPCID) == len(m.RPCID) {
-		copy(m.RPCID[:], w.RPCID)
-	}
-	if present&fieldType == 0 {
-		return fmt.Errorf("decode: %w: no message type", ErrMalformed)
-	}
-	if w.Type > 255 || !Type(w.Type).Valid() {
-		return fmt.Errorf("decode: %w: unknown message type %d", ErrMalformed, w.Type)
-	}
-	t := Type(w.Type)
-	m.Type = t
-	bad := func(what string, args ...any) error {
-		return fmt.Errorf("decode %s: %w: %s", t, ErrMalformed, fmt.Sprintf(what, args...))
-	}
-	if extra := present &^ allowedFields[t]; extra != 0 {
-		return bad("%s not allowed for this type", fieldNames(extra))
-	}
-	if missing := requiredFields[t] &^ present; missing != 0 {
-		return bad("missing %s", fieldNames(missing))
-	}
-	if len(w.RPCID) != len(m.RPCID) {
-		return bad("rpc id of %d bytes, want %d", len(w.RPCID), len(m.RPCID))
-	}
-	if len(w.Sender) != IDBytes {
-		return bad("sender id of %d bytes, want %d", len(w.Sender), IDBytes)
-	}
-	copy(m.Sender[:], w.Sender)
-	if w.Flags > uint64(FlagClient) {
-		return bad("unknown flags %#x", w.Flags)
-	}
-	m.Flags = Flags(w.Flags)
-	if w.TTL > 1<<32-1 {
-		return bad("ttl %d out of range", w.TTL)
-	}
-	m.TTL = uint32(w.TTL)
-	if present&fieldErrCode != 0 && (w.ErrCode == 0 || w.ErrCode > 1<<16-1) {
-		return bad("error code %d out of range 1..65535", w.ErrCode)
-	}
-	m.ErrCode = uint16(w.ErrCode)
-	if len(w.ErrText) > MaxErrorText {
-		return bad("error text of %d bytes, limit %d", len(w.ErrText), MaxErrorText)
-	}
-	m.ErrText = w.ErrText
-	if len(w.Value) > MaxValueSize {
-		return fmt.Errorf("decode %s: %w: value of %d bytes, limit %d", t, ErrTooLarge, len(w.Value), MaxValueSize)
-	}
-	if present&fieldValue != 0 {
-		m.Value = w.Value // the decoder copied it out of b
-	}
-	if present&fieldAddr != 0 {
-		addr, err := parseAddr(w.Addr)
-		if err != nil {
-			return bad("sender address: %v", err)
-		}
-		m.SenderAddr = addr
-	}
-	if present&fieldKey != 0 {
-		if len(w.Key) != IDBytes {
-			return bad("key of %d bytes, want %d", len(w.Key), IDBytes)
-		}
-		copy(m.Key[:], w.Key)
-	}
-	if len(w.Contacts) > 0 {
-		cs := make([]Contact, len(w.Contacts))
-		for i, cb := range w.Contacts {
-			c, err := parseContact(cb)
-			if err != nil {
-				return bad("contact %d: %v", i, err)
-			}
-			cs[i] = c
-		}
-		m.Contacts = cs
-	}
-	return nil
+	return r.toMessage(m)
 }
 
 // appendAddr appends the packed form of an address: 4 or 16 IP bytes, then the port big-endian.
@@ -351,62 +240,6 @@ func parseContact(b []byte) (Contact, error) {
 		return Contact{}, err
 	}
 	return Contact{ID: ID(b[:IDBytes]), Addr: addr}, nil
-}
-
-// checkShape walks the top-level map of b, which decMode has already accepted, and returns
-// the set of keys it holds (bit k for key k). fxamacker/cbor is more lenient than
-// PROTOCOL.md in ways its options cannot turn off: it decodes null and undefined as an
-// absent field, a simple value as an integer, and an array of small integers as a byte
-// string. Checking the major type of every value refuses all of them. The walk bounds every
-// read by len(b), so it is safe on any input.
-func checkShape(b []byte) (uint16, error) {
-	major, n, off, err := cborHead(b, 0)
-	if err != nil {
-		return 0, err
-	}
-	if major != majorMap {
-		return 0, fmt.Errorf("message is %s, want map", majorName(major, n))
-	}
-	var present uint16
-	for range n {
-		var key, arg uint64
-		if major, key, off, err = cborHead(b, off); err != nil {
-			return 0, err
-		}
-		if major != majorUint || key == 0 || key >= uint64(len(keyMajor)) {
-			return 0, fmt.Errorf("unknown map key (%s %d)", majorName(major, key), key)
-		}
-		if major, arg, off, err = cborHead(b, off); err != nil {
-			return 0, err
-		}
-		if want := keyMajor[key]; major != want {
-			return 0, fmt.Errorf("field %d: got %s, want %s", key, majorName(major, arg), majorName(want, 0))
-		}
-		switch major {
-		case majorBytes, majorText:
-			if off, err = cborSkip(b, off, arg); err != nil {
-				return 0, err
-			}
-		case majorArray:
-			for range arg {
-				var l uint64
-				if major, l, off, err = cborHead(b, off); err != nil {
-					return 0, err
-				}
-				if major != majorBytes {
-					return 0, fmt.Errorf("field %d: element is %s, want byte string", key, majorName(major, l))
-				}
-				if off, err = cborSkip(b, off, l); err != nil {
-					return 0, err
-				}
-			}
-		}
-		present |= 1 << key
-	}
-	if off != len(b) {
-		return 0, errors.New("trailing bytes")
-	}
-	return present, nil
 }
 
 var errTruncated = errors.New("truncated CBOR item")

@@ -64,3 +64,12 @@ func SortByDistance(target ID, cs []Contact) {
 		}
 	}
 }
+
+// addrLen is the length of ap's packed form: 6 bytes for IPv4 (also IPv4-mapped IPv6),
+// 18 for IPv6.
+func addrLen(ap netip.AddrPort) int {
+	if ap.Addr().Unmap().Is4() {
+		return 6
+	}
+	return 18
+}

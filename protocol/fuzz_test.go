@@ -26,6 +26,15 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
+		// The hand-written decoder must accept exactly what the reference decoder built
+		// on fxamacker/cbor accepts, and read it the same way.
+		ref, refErr := referenceDecode(b)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("decoders disagree on %x: fast %v, reference %v", b, err, refErr)
+		}
+		if err == nil && !reflect.DeepEqual(normalize(m), normalize(ref)) {
+			t.Fatalf("decoders read %x differently:\n%+v\n%+v", b, m, ref)
+		}
 		if err != nil {
 			if m != nil {
 				t.Fatalf("Decode returned both a message and an error: %v", err)
