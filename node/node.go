@@ -27,9 +27,9 @@ type Node struct {
 	// advertised is the address messages announce: the listening address if peers can
 	// send to it, else none (a node bound to 0.0.0.0 is known by its observed address).
 	advertised netip.AddrPort
-	log      *slog.Logger
-	table    *RoutingTable
-	store    Store
+	log        *slog.Logger
+	table      *RoutingTable
+	store      Store
 
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc

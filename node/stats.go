@@ -18,7 +18,7 @@ type Stats struct {
 
 type counters struct {
 	requestsSent, requestsFailed, requestsHandled, requestsRefused atomic.Uint64
-	lookups, lookupRequests, lookupRounds, valuesFound            atomic.Uint64
+	lookups, lookupRequests, lookupRounds, valuesFound             atomic.Uint64
 }
 
 // Stats returns the node's counters.

@@ -65,7 +65,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "kad",
 		Usage:     "a Kademlia distributed hash table",
-		UsageText: "kad node [flags]",
+		UsageText: "kad node [flags]\n   kad bench [flags]",
 		Reader:    stdin,
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -76,12 +76,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: true,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q (commands: node)", c.Args().First())
+				return usageErrorf("unknown command %q (commands: node, bench)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{
 			nodeCommand(stdin, stdout, stderr, onUsageError),
+			benchCommand(stdout, stderr, onUsageError),
 		},
 	}
 	return app
