@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"kad/internal/bench"
+	"kad/protocol"
+)
+
+// benchFlags is what the flags of `kad bench` say, checked.
+type benchFlags struct {
+	cfg  bench.Config
+	plot string // file for the latency CDF; empty: none
+}
+
+func benchFlagList() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "nodes", Value: bench.DefaultNodes,
+			Usage: fmt.Sprintf("`N` nodes in the cluster (2..%d)", bench.MaxNodes)},
+		&cli.IntFlag{Name: "ops", Value: bench.DefaultOps,
+			Usage: "`M` puts, gets and lookups in each phase"},
+		&cli.StringFlag{Name: "transport", Value: bench.TransportUDP,
+			Usage: "`NAME` of the transport: udp, quic (on 127.0.0.1) or mem (in memory)"},
+		&cli.IntFlag{Name: "parallel", Value: bench.DefaultParallel,
+			Usage: "`P` concurrent callers in the parallel phase"},
+		&cli.IntFlag{Name: "value-size", Value: bench.DefaultValueSize,
+			Usage: "`BYTES` in each value put"},
+		&cli.Uint64Flag{Name: "seed", Value: 1,
+			Usage: "`SEED` of the node IDs, keys, values and callers"},
+		&cli.IntFlag{Name: "k", Value: protocol.K,
+			Usage: "the nodes' bucket size and replication factor `N`"},
+		&cli.IntFlag{Name: "alpha", Value: protocol.Alpha,
+			Usage: "the nodes' `N` requests in flight per lookup"},
+		&cli.IntFlag{Name: "bootstrap-peers", Value: bench.DefaultBootstrapPeers,
+			Usage: "`N` earlier nodes each node joins through"},
+		&cli.DurationFlag{Name: "timeout", Value: bench.DefaultOpTimeout,
+			Usage: "`DURATION` bound on one put, get, lookup or bootstrap"},
+		&cli.DurationFlag{Name: "rpc-timeout", Value: bench.DefaultRPCTimeout,
+			Usage: "`DURATION` bound on one request to one node"},
+		&cli.StringFlag{Name: "plot",
+			Usage: "write the latency CDF of every phase to `FILE` (.png, .svg or .pdf)"},
+		&cli.DurationFlag{Name: "progress", Value: bench.DefaultProgressEvery,
+			Usage: "print progress on standard error every `DURATION` during long phases; 0 for none"},
+	}
+}
+
+// parseBenchFlags checks the flags of `kad bench`; every error is a usage error.
+func parseBenchFlags(c *cli.Context, stderr io.Writer) (benchFlags, error) {
+	if c.Args().Present() {
+		return benchFlags{}, usageErrorf("bench takes no arguments, got %q", c.Args().First())
+	}
+	f := benchFlags{
+		cfg: bench.Config{
+			Nodes:          c.Int("nodes"),
+			Ops:            c.Int("ops"),
+			Transport:      c.String("transport"),
+			Parallel:       c.Int("parallel"),
+			ValueSize:      c.Int("value-size"),
+			Seed:           c.Uint64("seed"),
+			K:              c.Int("k"),
+			Alpha:          c.Int("alpha"),
+			BootstrapPeers: c.Int("bootstrap-peers"),
+			OpTimeout:      c.Duration("timeout"),
+			RPCTimeout:     c.Duration("rpc-timeout"),
+			Progress:       stderr,
+			ProgressEvery:  c.Duration("progress"),
+		},
+		plot: c.String("plot"),
+	}
+	// A zero in Config means "the default"; on the command line it is out of range.
+	for _, v := range []struct {
+		name string
+		val  int
+	}{
+		{"nodes", f.cfg.Nodes}, {"ops", f.cfg.Ops}, {"parallel", f.cfg.Parallel},
+		{"value-size", f.cfg.ValueSize}, {"k", f.cfg.K}, {"alpha", f.cfg.Alpha},
+		{"bootstrap-peers", f.cfg.BootstrapPeers},
+	} {
+		if v.val <= 0 {
+			return f, usageErrorf("--%s %d: want more than 0", v.name, v.val)
+		}
+	}
+	for _, v := range []struct {
+		name string
+		val  time.Duration
+	}{{"timeout", f.cfg.OpTimeout}, {"rpc-timeout", f.cfg.RPCTimeout}} {
+		if v.val <= 0 {
+			return f, usageErrorf("--%s %v: want more than 0", v.name, v.val)
+		}
+	}
+	switch {
+	case f.cfg.ProgressEvery < 0:
+		return f, usageErrorf("--progress %v: want 0 or more", f.cfg.ProgressEvery)
+	case f.cfg.ProgressEvery == 0:
+		f.cfg.Progress = nil
+	}
+	if err := f.cfg.Validate(); err != nil {
+		return f, usageErrorf("%v", err)
+	}
+	return f, nil
+}
+
+func benchCommand(stdout, stderr io.Writer, onUsageError cli.OnUsageErrorFunc) *cli.Command {
+	return &cli.Command{
+		Name:      "bench",
+		Usage:     "run a cluster in this process and measure puts, gets and lookups",
+		UsageText: "kad bench [--nodes N] [--ops M] [--transport udp|quic|mem] [--parallel P] [flags]",
+		Description: "Starts N nodes on 127.0.0.1 (or an in-memory network), joins them, then runs M puts,\n" +
+			"M gets of the keys put and M node lookups, first with one caller, then with P concurrent\n" +
+			"callers. Prints a table as it goes and, as its last line, one JSON object with every figure.",
+		Flags:        benchFlagList(),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			f, err := parseBenchFlags(c, stderr)
+			if err != nil {
+				return err
+			}
+			return runBench(c.Context, f, stdout)
+		},
+	}
+}
+
+// runBench runs the benchmark, writes the plot if asked, and prints the JSON line last.
+// SIGINT or SIGTERM stops it, closing every node.
+func runBench(ctx context.Context, f benchFlags, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	f.cfg.Out = stdout
+	res, err := bench.Run(ctx, f.cfg)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return failure(exitFailure, errors.New("bench: interrupted"))
+		}
+		return failure(exitFailure, fmt.Errorf("bench: %w", err))
+	}
+	if f.plot != "" {
+		if err := bench.WritePlot(f.plot, res); err != nil {
+			return failure(exitFailure, err)
+		}
+		fmt.Fprintf(stdout, "latency CDF written to %s\n", f.plot)
+	}
+	line, err := res.JSON()
+	if err != nil {
+		return failure(exitFailure, err)
+	}
+	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
+		return failure(exitFailure, err)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// benchPhase is the part of a phase of the JSON line the tests look at.
+type benchPhase struct {
+	Op              string  `json:"op"`
+	Mode            string  `json:"mode"`
+	Callers         int     `json:"callers"`
+	Count           int     `json:"count"`
+	OK              int     `json:"ok"`
+	Failed          int     `json:"failed"`
+	Local           int     `json:"local"`
+	P50             float64 `json:"p50_us"`
+	P90             float64 `json:"p90_us"`
+	P99             float64 `json:"p99_us"`
+	Max             float64 `json:"max_us"`
+	OpsPerSec       float64 `json:"ops_per_sec"`
+	RPCsPerOp       float64 `json:"rpcs_per_op"`
+	RPCsPerLookup   float64 `json:"rpcs_per_lookup"`
+	RoundsPerLookup float64 `json:"rounds_per_lookup"`
+	ReplicasMean    float64 `json:"replicas_mean"`
+	FirstError      string  `json:"first_error"`
+}
+
+// benchJSON is the part of the JSON line the tests look at.
+type benchJSON struct {
+	Transport         string     `json:"transport"`
+	Nodes             int        `json:"nodes"`
+	Ops               int        `json:"ops"`
+	Parallel          int        `json:"parallel"`
+	BootstrapTotal    float64    `json:"bootstrap_total_us"`
+	BootstrapPerNode  float64    `json:"bootstrap_per_node_us"`
+	RoutingTableMean  float64    `json:"routing_table_mean"`
+	HeapPerNode       float64    `json:"heap_per_node_bytes"`
+	RSSPerNode        float64    `json:"rss_per_node_bytes"`
+	GoroutinesPerNode float64    `json:"goroutines_per_node"`
+	GoroutinesLeft    int        `json:"goroutines_left"`
+	PutSequential     benchPhase `json:"put_sequential"`
+	GetSequential     benchPhase `json:"get_sequential"`
+	LookupSequential  benchPhase `json:"lookup_sequential"`
+	PutParallel       benchPhase `json:"put_parallel"`
+	GetParallel       benchPhase `json:"get_parallel"`
+	LookupParallel    benchPhase `json:"lookup_parallel"`
+}
+
+// runBenchCmd runs `kad bench` with args and returns its JSON line, decoded, and its
+// standard output.
+func runBenchCmd(t *testing.T, args ...string) (benchJSON, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"kad", "bench", "--progress", "0"}, args...),
+		strings.NewReader(""), &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("kad bench %q: exit status %d, stderr %q", args, code, stderr.String())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %q, want nothing", stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	last := lines[len(lines)-1]
+	var res benchJSON
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("last line %q: %v", last, err)
+	}
+	t.Logf("kad bench %s:\n%s", strings.Join(args, " "), strings.Join(lines[:len(lines)-1], "\n"))
+	return res, stdout.String()
+}
+
+// checkBench checks that a run without faults did every operation and that its figures
+// are consistent.
+func checkBench(t *testing.T, res benchJSON, transport string, nodes, ops, parallel int, localGets bool) {
+	t.Helper()
+	if res.Transport != transport || res.Nodes != nodes || res.Ops != ops || res.Parallel != parallel {
+		t.Errorf("run: transport %q nodes %d ops %d parallel %d, want %q %d %d %d",
+			res.Transport, res.Nodes, res.Ops, res.Parallel, transport, nodes, ops, parallel)
+	}
+	if res.BootstrapTotal <= 0 || res.BootstrapPerNode <= 0 || res.BootstrapPerNode > res.BootstrapTotal {
+		t.Errorf("bootstrap: total %v µs, per node %v µs", res.BootstrapTotal, res.BootstrapPerNode)
+	}
+	if res.RoutingTableMean < 1 || res.RoutingTableMean > float64(nodes-1) {
+		t.Errorf("routing table: %v contacts per node, want 1..%d", res.RoutingTableMean, nodes-1)
+	}
+	if res.HeapPerNode <= 0 {
+		t.Errorf("heap per node %v, want more than 0", res.HeapPerNode)
+	}
+	if res.GoroutinesPerNode < 0 {
+		t.Errorf("goroutines per node %v, want 0 or more", res.GoroutinesPerNode)
+	}
+	phases := []benchPhase{res.PutSequential, res.GetSequential, res.LookupSequential,
+		res.PutParallel, res.GetParallel, res.LookupParallel}
+	for i, p := range phases {
+		wantOp := []string{"put", "get", "lookup"}[i%3]
+		wantMode, wantCallers := "sequential", 1
+		if i >= 3 {
+			wantMode, wantCallers = "parallel", parallel
+		}
+		name := wantOp + " " + wantMode
+		if p.Op != wantOp || p.Mode != wantMode || p.Callers != wantCallers {
+			t.Errorf("%s: op %q mode %q callers %d", name, p.Op, p.Mode, p.Callers)
+		}
+		if p.Count != ops || p.OK != ops || p.Failed != 0 {
+			t.Errorf("%s: count %d ok %d failed %d (%s), want %d ok", name, p.Count, p.OK, p.Failed, p.FirstError, ops)
+		}
+		if !(0 < p.P50 && p.P50 <= p.P90 && p.P90 <= p.P99 && p.P99 <= p.Max) {
+			t.Errorf("%s: p50 %v p90 %v p99 %v max %v µs, want 0 < p50 ≤ p90 ≤ p99 ≤ max", name, p.P50, p.P90, p.P99, p.Max)
+		}
+		if p.OpsPerSec <= 0 {
+			t.Errorf("%s: %v ops/s", name, p.OpsPerSec)
+		}
+		local := p.Op == "get" && localGets
+		switch {
+		case local:
+			if p.Local != ops || p.RPCsPerLookup != 0 {
+				t.Errorf("%s: %d local, %v RPCs per lookup; want every get local", name, p.Local, p.RPCsPerLookup)
+			}
+		case p.Local != 0 || p.RPCsPerOp < 1 || p.RPCsPerLookup < 1 || p.RoundsPerLookup < 1:
+			t.Errorf("%s: %d local, %v RPCs per op, %v RPCs and %v rounds per lookup", name,
+				p.Local, p.RPCsPerOp, p.RPCsPerLookup, p.RoundsPerLookup)
+		}
+		if p.Op == "put" && (p.ReplicasMean < 1 || p.RPCsPerOp < p.RPCsPerLookup) {
+			t.Errorf("%s: %v replicas, %v RPCs per op, %v per lookup", name, p.ReplicasMean, p.RPCsPerOp, p.RPCsPerLookup)
+		}
+	}
+}
+
+func TestBench(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		transport string
+		localGets bool // every node holds every key: n ≤ k
+	}{
+		// k 4 of 10 nodes: gets come from nodes that do not hold the key.
+		{name: "mem", transport: "mem", args: []string{"--k", "4"}},
+		{name: "mem all holders", transport: "mem", localGets: true},
+		{name: "udp", transport: "udp", args: []string{"--k", "4"}},
+		{name: "quic", transport: "quic", args: []string{"--k", "4"}},
+	}
+	const nodes, ops, parallel = 10, 20, 4
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--nodes", "10", "--ops", "20", "--parallel", "4",
+				"--transport", tt.transport}, tt.args...)
+			res, _ := runBenchCmd(t, args...)
+			checkBench(t, res, tt.transport, nodes, ops, parallel, tt.localGets)
+		})
+	}
+}
+
+func TestBenchPlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cdf.png")
+	_, out := runBenchCmd(t, "--nodes", "5", "--ops", "10", "--transport", "mem", "--plot", path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("%s is not a PNG: starts %q", path, b[:min(len(b), 8)])
+	}
+	if !strings.Contains(out, path) {
+		t.Errorf("stdout does not name the plot %s:\n%s", path, out)
+	}
+}
+
+// TestBenchSeed checks that a seed fixes the choices of a run: two runs over mem
+// with the same seed store the same number of records on the same routing tables.
+func TestBenchSeed(t *testing.T) {
+	a, _ := runBenchCmd(t, "--nodes", "8", "--ops", "5", "--transport", "mem", "--seed", "42", "--k", "3")
+	b, _ := runBenchCmd(t, "--nodes", "8", "--ops", "5", "--transport", "mem", "--seed", "42", "--k", "3")
+	if a.RoutingTableMean != b.RoutingTableMean || a.PutSequential.ReplicasMean != b.PutSequential.ReplicasMean {
+		t.Errorf("same seed, different runs: tables %v and %v, replicas %v and %v",
+			a.RoutingTableMean, b.RoutingTableMean, a.PutSequential.ReplicasMean, b.PutSequential.ReplicasMean)
+	}
+}
+
+// TestBenchUsageErrors checks that a bad flag of `kad bench` ends it with status 2 and
+// one line on stderr, as for `kad node`.
+func TestBenchUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in the stderr line
+	}{
+		{name: "one node", args: []string{"--nodes", "1"}, want: "--nodes"},
+		{name: "too many nodes", args: []string{"--nodes", "1000000"}, want: "--nodes"},
+		{name: "nodes not a number", args: []string{"--nodes", "many"}, want: "many"},
+		{name: "no ops", args: []string{"--ops", "0"}, want: "--ops"},
+		{name: "negative parallel", args: []string{"--parallel", "-1"}, want: "--parallel"},
+		{name: "unknown transport", args: []string{"--transport", "tcp"}, want: "tcp"},
+		{name: "empty value", args: []string{"--value-size", "0"}, want: "--value-size"},
+		{name: "value too large", args: []string{"--value-size", "1000000"}, want: "--value-size"},
+		{name: "alpha over k", args: []string{"--k", "4", "--alpha", "5"}, want: "--alpha"},
+		{name: "bad seed", args: []string{"--seed", "-3"}, want: "-3"},
+		{name: "no bootstrap peers", args: []string{"--bootstrap-peers", "0"}, want: "--bootstrap-peers"},
+		{name: "zero timeout", args: []string{"--timeout", "0s"}, want: "--timeout"},
+		{name: "bad rpc timeout", args: []string{"--rpc-timeout", "soon"}, want: "soon"},
+		{name: "negative progress", args: []string{"--progress", "-1s"}, want: "--progress"},
+		{name: "unknown flag", args: []string{"--nope"}, want: "nope"},
+		{name: "argument", args: []string{"extra"}, want: "extra"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"kad", "bench"}, tt.args...), strings.NewReader(""), &stdout, &stderr)
+			if code != exitUsage {
+				t.Errorf("exit status %d, want %d (stderr %q)", code, exitUsage, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q, want nothing", stdout.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "kad: ") || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("stderr: %q, want one line starting \"kad: \" naming %q", stderr.String(), tt.want)
+			}
+		})
+	}
+}

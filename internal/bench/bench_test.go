@@ -1,0 +1,214 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[i] = time.Duration(i+1) * time.Millisecond
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		p      float64
+		want   time.Duration
+	}{
+		{name: "empty", sorted: nil, p: 0.5, want: 0},
+		{name: "one", sorted: ms(7), p: 0.99, want: 7 * time.Millisecond},
+		{name: "median of two", sorted: ms(1, 2), p: 0.5, want: time.Millisecond},
+		{name: "p50 of 100", sorted: hundred, p: 0.50, want: 50 * time.Millisecond},
+		{name: "p90 of 100", sorted: hundred, p: 0.90, want: 90 * time.Millisecond},
+		{name: "p99 of 100", sorted: hundred, p: 0.99, want: 99 * time.Millisecond},
+		{name: "max", sorted: hundred, p: 1, want: 100 * time.Millisecond},
+		{name: "p99 of 10", sorted: ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), p: 0.99, want: 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.sorted, tt.p); got != tt.want {
+				t.Errorf("percentile(%v) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSetLatencies(t *testing.T) {
+	var p Phase
+	p.setLatencies([]time.Duration{4 * time.Millisecond, time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond})
+	if p.P50US != 2000 || p.P90US != 4000 || p.P99US != 4000 || p.MaxUS != 4000 || p.MeanUS != 2500 {
+		t.Errorf("got p50 %v p90 %v p99 %v max %v mean %v", p.P50US, p.P90US, p.P99US, p.MaxUS, p.MeanUS)
+	}
+	if lat := p.Latencies(); len(lat) != 4 || lat[0] != time.Millisecond || lat[3] != 4*time.Millisecond {
+		t.Errorf("latencies %v, want sorted", lat)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct {
+		got, want string
+	}{
+		{fmtUS(0.4), "0µs"},
+		{fmtUS(812.3), "812µs"},
+		{fmtUS(1250), "1.25ms"},
+		{fmtUS(3.4e6), "3.40s"},
+		{fmtBytes(512), "512 B"},
+		{fmtBytes(1536), "1.5 KiB"},
+		{fmtBytes(-2048), "-2.0 KiB"},
+		{fmtBytes(3 << 20), "3.0 MiB"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{name: "one node", cfg: Config{Nodes: 1}, want: "--nodes"},
+		{name: "too many nodes", cfg: Config{Nodes: MaxNodes + 1}, want: "--nodes"},
+		{name: "negative ops", cfg: Config{Ops: -1}, want: "--ops"},
+		{name: "transport", cfg: Config{Transport: "tcp"}, want: "tcp"},
+		{name: "parallel", cfg: Config{Parallel: MaxParallel + 1}, want: "--parallel"},
+		{name: "value size", cfg: Config{ValueSize: 1 << 20}, want: "--value-size"},
+		{name: "k", cfg: Config{K: 1000}, want: "--k"},
+		{name: "alpha", cfg: Config{K: 2, Alpha: 3}, want: "--alpha"},
+		{name: "bootstrap peers", cfg: Config{BootstrapPeers: -1}, want: "--bootstrap-peers"},
+		{name: "timeout", cfg: Config{OpTimeout: -time.Second}, want: "--timeout"},
+		{name: "rpc timeout", cfg: Config{RPCTimeout: -time.Second}, want: "--rpc-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error naming %q", err, tt.want)
+			}
+			if _, rerr := Run(context.Background(), tt.cfg); rerr == nil {
+				t.Errorf("Run accepted %+v", tt.cfg)
+			}
+		})
+	}
+}
+
+func TestReadRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("VmRSS is read from /proc")
+	}
+	if rss := readRSS(); rss < 1<<20 {
+		t.Errorf("RSS %d bytes, want at least a MiB", rss)
+	}
+}
+
+func TestDecadeTicks(t *testing.T) {
+	ticks := decadeTicks{}.Ticks(0.15, 30)
+	var labels []string
+	for _, tk := range ticks {
+		if tk.Value < 0.15 || tk.Value > 30 {
+			t.Errorf("tick %v outside [0.15, 30]", tk.Value)
+		}
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got, want := strings.Join(labels, " "), "0.2 0.5 1 2 5 10 20"; got != want {
+		t.Errorf("labels %q, want %q", got, want)
+	}
+	if ticks := (decadeTicks{}).Ticks(0, 1); ticks != nil {
+		t.Errorf("ticks from 0: %v, want none", ticks)
+	}
+}
+
+// TestRunMem runs a small cluster in memory and checks the table and the figures.
+func TestRunMem(t *testing.T) {
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Config{Nodes: 8, Ops: 12, Parallel: 3, K: 3, Transport: TransportMem, Seed: 9, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"8 nodes over mem", "bootstrap:", "idle node:", "put    sequential", "lookup parallel", "after the phases"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	for _, p := range res.Phases() {
+		if p.OK != 12 || p.Failed != 0 || len(p.Latencies()) != 12 {
+			t.Errorf("%s: ok %d failed %d (%s), %d latencies", p.Name(), p.OK, p.Failed, p.FirstError, len(p.Latencies()))
+		}
+		if p.Op == opGet && p.Local != 0 {
+			t.Errorf("%s: %d local gets with k 3 of 8 nodes", p.Name(), p.Local)
+		}
+	}
+	if res.GoroutinesLeft != 0 {
+		t.Errorf("%d goroutines left after the nodes closed", res.GoroutinesLeft)
+	}
+	line, err := res.JSON()
+	if err != nil || bytes.ContainsRune(line, '\n') {
+		t.Errorf("JSON: %v, %q", err, line)
+	}
+}
+
+// TestRunCanceled checks that a canceled run stops, with every node closed (TestMain
+// checks that no goroutine is left).
+func TestRunCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Run(ctx, Config{Nodes: 5, Ops: 5, Transport: TransportUDP})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v, want context.Canceled", err)
+	}
+}
+
+// cancelOn is a progress writer that cancels a run once a line names the phase.
+type cancelOn struct {
+	phase  string
+	cancel context.CancelFunc
+}
+
+func (c cancelOn) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte(c.phase)) {
+		c.cancel()
+	}
+	return len(b), nil
+}
+
+// TestRunCanceledInPhase cancels a run that would take many seconds during its first
+// phase.
+func TestRunCanceledInPhase(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	_, err := Run(ctx, Config{Nodes: 6, Ops: 100_000, K: 2, Alpha: 1, Transport: TransportMem,
+		Progress: cancelOn{"put sequential", cancel}, ProgressEvery: 20 * time.Millisecond})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v, want context.Canceled", err)
+	}
+	t.Logf("stopped after %v", time.Since(start))
+}

@@ -1,0 +1,75 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
+)
+
+// usage is the process's memory and goroutines at one moment.
+type usage struct {
+	heap       uint64 // live heap after a collection (runtime.MemStats.HeapAlloc)
+	rss        uint64 // resident set size (VmRSS), 0 where /proc/self/status is missing
+	goroutines int
+}
+
+// measure collects garbage, returns freed memory to the OS (so that RSS follows the
+// heap down), and reads the heap, the RSS and the number of goroutines.
+func measure() usage {
+	debug.FreeOSMemory() // runs a full collection first
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return usage{heap: ms.HeapAlloc, rss: readRSS(), goroutines: runtime.NumGoroutine()}
+}
+
+// settle waits, for at most limit, until the number of goroutines reads the same twice
+// in a row a few milliseconds apart: goroutines that outlive an operation by a little
+// (a ping in flight, a handler writing its reply) have ended. It returns the count.
+func settle(limit time.Duration) int {
+	const step = 10 * time.Millisecond
+	prev := runtime.NumGoroutine()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
+		time.Sleep(step)
+		now := runtime.NumGoroutine()
+		if now == prev {
+			return now
+		}
+		prev = now
+	}
+	return prev
+}
+
+// readRSS returns VmRSS from /proc/self/status in bytes, or 0 if it cannot.
+func readRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest) // "123456", "kB"
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0
+		}
+		kb, err := strconv.ParseUint(string(f[0]), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb * 1024
+	}
+	return 0
+}
+
+// perNode returns (after - before) / n, which may be negative when the process gave
+// memory back.
+func perNode(after, before uint64, n int) float64 {
+	return (float64(after) - float64(before)) / float64(n)
+}

@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// Colours of the operations; the parallel phase of each is dashed.
+var opColors = map[string]color.Color{
+	opPut:    color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	opGet:    color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	opLookup: color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+}
+
+// WritePlot writes to path the latency CDF of every phase of r: x is the latency in
+// milliseconds on a log scale, y the fraction of successful operations at most that
+// slow. The file's extension picks the format (.png, .svg, .pdf, …).
+func WritePlot(path string, r *Result) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("kad bench: %d nodes over %s, %d ops per phase, %d parallel callers",
+		r.Nodes, r.Transport, r.Ops, r.Parallel)
+	p.X.Label.Text = "latency (ms, log scale)"
+	p.Y.Label.Text = "fraction of operations"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = decadeTicks{}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = false
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(4)
+	p.Legend.YOffs = vg.Points(4)
+
+	lines := 0
+	for _, ph := range r.Phases() {
+		lat := ph.Latencies()
+		if len(lat) == 0 {
+			continue
+		}
+		pts := make(plotter.XYs, 0, 2*len(lat))
+		for i, d := range lat {
+			x := math.Max(float64(d)/1e6, 1e-3) // ms; a log axis cannot show 0
+			pts = append(pts, plotter.XY{X: x, Y: float64(i) / float64(len(lat))},
+				plotter.XY{X: x, Y: float64(i+1) / float64(len(lat))})
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", ph.Name(), err)
+		}
+		l.Color = opColors[ph.Op]
+		l.Width = vg.Points(1.5)
+		if ph.Mode == parallel {
+			l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		}
+		p.Add(l)
+		label := ph.Name()
+		if ph.Mode == parallel {
+			label = fmt.Sprintf("%s (%d callers)", label, ph.Callers)
+		}
+		p.Legend.Add(label, l)
+		lines++
+	}
+	if lines == 0 {
+		return errors.New("plot: no successful operation to draw")
+	}
+	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	return nil
+}
+
+// decadeTicks marks a log axis at 1, 2 and 5 times each power of ten, with labels, and
+// at the other multiples without.
+type decadeTicks struct{}
+
+func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
+	if lo <= 0 || hi <= lo {
+		return nil
+	}
+	var ticks []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		pow := math.Pow(10, e)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * pow
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}

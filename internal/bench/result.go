@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+)
+
+// Result is every figure of one run. Its JSON field names are stable: scripts read them
+// from the last line `kad bench` prints. Durations are in microseconds, sizes in bytes.
+type Result struct {
+	Transport      string `json:"transport"`
+	Nodes          int    `json:"nodes"`
+	Ops            int    `json:"ops"`
+	Parallel       int    `json:"parallel"`
+	ValueSize      int    `json:"value_size"`
+	Seed           uint64 `json:"seed"`
+	K              int    `json:"k"`
+	Alpha          int    `json:"alpha"`
+	BootstrapPeers int    `json:"bootstrap_peers"`
+	GoVersion      string `json:"go_version"`
+	GOMAXPROCS     int    `json:"gomaxprocs"`
+
+	// BootstrapTotalUS is the time to start and join every node, one after another;
+	// BootstrapPerNodeUS and BootstrapMaxUS are the mean and longest Bootstrap call.
+	BootstrapTotalUS     float64 `json:"bootstrap_total_us"`
+	BootstrapPerNodeUS   float64 `json:"bootstrap_per_node_us"`
+	BootstrapMaxUS       float64 `json:"bootstrap_max_us"`
+	BootstrapRPCsPerNode float64 `json:"bootstrap_rpcs_per_node"`
+	RoutingTableMean     float64 `json:"routing_table_mean"`
+
+	// Baseline* is the process before any node started; the per-node figures subtract it.
+	BaselineHeapBytes  uint64 `json:"baseline_heap_bytes"`
+	BaselineRSSBytes   uint64 `json:"baseline_rss_bytes"`
+	BaselineGoroutines int    `json:"baseline_goroutines"`
+	// Measured with the cluster idle after bootstrap.
+	HeapPerNodeBytes  float64 `json:"heap_per_node_bytes"`
+	RSSPerNodeBytes   float64 `json:"rss_per_node_bytes"`
+	GoroutinesPerNode float64 `json:"goroutines_per_node"`
+	// Measured after every phase, with the records stored.
+	HeapPerNodeAfterOpsBytes float64 `json:"heap_per_node_after_ops_bytes"`
+	RSSPerNodeAfterOpsBytes  float64 `json:"rss_per_node_after_ops_bytes"`
+	RecordsPerNode           float64 `json:"records_per_node"`
+
+	PutSequential    Phase `json:"put_sequential"`
+	GetSequential    Phase `json:"get_sequential"`
+	LookupSequential Phase `json:"lookup_sequential"`
+	PutParallel      Phase `json:"put_parallel"`
+	GetParallel      Phase `json:"get_parallel"`
+	LookupParallel   Phase `json:"lookup_parallel"`
+
+	// GoroutinesLeft is the goroutines still running after every node closed, beyond the
+	// baseline: 0 unless something leaked.
+	GoroutinesLeft int     `json:"goroutines_left"`
+	WallUS         float64 `json:"wall_us"`
+}
+
+// Phase is one operation run Count times by Callers concurrent callers.
+type Phase struct {
+	Op      string `json:"op"`   // put, get or lookup
+	Mode    string `json:"mode"` // sequential or parallel
+	Callers int    `json:"callers"`
+	Count   int    `json:"count"`
+	OK      int    `json:"ok"`
+	Failed  int    `json:"failed"`
+	// Local counts the gets answered from the calling node's own store, without a
+	// lookup: the caller is chosen among the nodes that do not hold the key, so this is
+	// 0 unless every node holds it (a cluster of k nodes or fewer).
+	Local int `json:"local"`
+	// Latencies of the successful operations.
+	P50US  float64 `json:"p50_us"`
+	P90US  float64 `json:"p90_us"`
+	P99US  float64 `json:"p99_us"`
+	MaxUS  float64 `json:"max_us"`
+	MeanUS float64 `json:"mean_us"`
+	// WallUS is the phase's duration; OpsPerSec is OK / WallUS.
+	WallUS    float64 `json:"wall_us"`
+	OpsPerSec float64 `json:"ops_per_sec"`
+	// From the nodes' counters, summed over nodes, across the phase: every RPC sent
+	// (lookups, STOREs of puts, caching STOREs of gets, pings of full buckets) per
+	// operation; and the iterative lookups run with their RPCs and rounds.
+	RPCsPerOp       float64 `json:"rpcs_per_op"`
+	Lookups         uint64  `json:"lookups"`
+	RPCsPerLookup   float64 `json:"rpcs_per_lookup"`
+	RoundsPerLookup float64 `json:"rounds_per_lookup"`
+	// ReplicasMean is, for puts, the mean number of nodes that stored a value.
+	ReplicasMean float64 `json:"replicas_mean"`
+	// FirstError is the error of the first operation that failed, if any.
+	FirstError string `json:"first_error,omitempty"`
+
+	// latencies are the sorted latencies of the successful operations, for plots.
+	latencies []time.Duration
+}
+
+// Name is the phase's label: "get sequential".
+func (p *Phase) Name() string { return p.Op + " " + p.Mode }
+
+// Latencies returns the sorted latencies of the phase's successful operations.
+func (p *Phase) Latencies() []time.Duration { return p.latencies }
+
+// Phases returns the six phases in the order they ran.
+func (r *Result) Phases() []*Phase {
+	return []*Phase{&r.PutSequential, &r.GetSequential, &r.LookupSequential,
+		&r.PutParallel, &r.GetParallel, &r.LookupParallel}
+}
+
+// JSON returns the result as one line of JSON, without a newline.
+func (r *Result) JSON() ([]byte, error) { return json.Marshal(r) }
+
+// us converts a duration to microseconds.
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// percentile returns the nearest-rank p-th percentile (0 < p ≤ 1) of sorted.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// setLatencies sorts lat, keeps it, and fills in the latency figures.
+func (p *Phase) setLatencies(lat []time.Duration) {
+	slices.Sort(lat)
+	p.latencies = lat
+	if len(lat) == 0 {
+		return
+	}
+	var sum time.Duration
+	for _, d := range lat {
+		sum += d
+	}
+	p.P50US = us(percentile(lat, 0.50))
+	p.P90US = us(percentile(lat, 0.90))
+	p.P99US = us(percentile(lat, 0.99))
+	p.MaxUS = us(lat[len(lat)-1])
+	p.MeanUS = us(sum) / float64(len(lat))
+}
+
+// ratio returns a/b, or 0 when b is 0.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// fmtUS writes microseconds the way people read them: 812µs, 1.25ms, 3.40s.
+func fmtUS(v float64) string {
+	switch {
+	case v < 1000:
+		return fmt.Sprintf("%.0fµs", v)
+	case v < 1e6:
+		return fmt.Sprintf("%.2fms", v/1e3)
+	}
+	return fmt.Sprintf("%.2fs", v/1e6)
+}
+
+// fmtBytes writes a size in B, KiB or MiB.
+func fmtBytes(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a < 1024:
+		return fmt.Sprintf("%.0f B", v)
+	case a < 1024*1024:
+		return fmt.Sprintf("%.1f KiB", v/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", v/(1024*1024))
+}
+
+const tableHeader = "%-6s %-10s %7s %7s %6s %9s %9s %9s %9s %10s %8s %8s %7s\n"
+
+func writeTableHeader(w io.Writer) {
+	fmt.Fprintf(w, tableHeader, "op", "mode", "callers", "ok", "failed",
+		"p50", "p90", "p99", "max", "ops/s", "rpcs/op", "rpcs/lk", "rounds")
+}
+
+func writeTableRow(w io.Writer, p *Phase) {
+	fmt.Fprintf(w, "%-6s %-10s %7d %7d %6d %9s %9s %9s %9s %10.0f %8.1f %8.1f %7.2f\n",
+		p.Op, p.Mode, p.Callers, p.OK, p.Failed,
+		fmtUS(p.P50US), fmtUS(p.P90US), fmtUS(p.P99US), fmtUS(p.MaxUS),
+		p.OpsPerSec, p.RPCsPerOp, p.RPCsPerLookup, p.RoundsPerLookup)
+	switch {
+	case p.Op == opPut:
+		fmt.Fprintf(w, "       stored on %.1f nodes on average\n", p.ReplicasMean)
+	case p.Op == opGet && p.Local > 0:
+		fmt.Fprintf(w, "       %d of %d gets answered from the caller's own store (every node holds the key)\n", p.Local, p.Count)
+	}
+	if p.FirstError != "" {
+		fmt.Fprintf(w, "       first failure: %s\n", p.FirstError)
+	}
+}
