@@ -103,10 +103,18 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		go func() {
 			defer wg.Done()
 			r := lookupReply{cand: c}
+			req := &protocol.Message{Type: protocol.TypeFindNode, Key: target}
 			if findValue {
-				r.value, r.contacts, r.found, r.err = n.FindValue(ctx, c.Contact, target)
-			} else {
-				r.contacts, r.err = n.FindNode(ctx, c.Contact, target)
+				req.Type = protocol.TypeFindValue
+			}
+			reply, err := n.call(ctx, c.Contact, req)
+			switch {
+			case err != nil:
+				r.err = err
+			case reply.Type == protocol.TypeValue:
+				r.value, r.found = reply.Value, true
+			default:
+				r.contacts = reply.Contacts
 			}
 			select {
 			case replies <- r:
@@ -147,11 +155,17 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		if !pending {
 			break
 		}
+		// The next timer event: a request becoming a straggler, or timing out.
 		for _, c := range shortlist {
-			if c.state == candWaiting && !c.straggler {
-				if t := c.sent.Add(n.cfg.StragglerDelay); nextStraggle.IsZero() || t.Before(nextStraggle) {
-					nextStraggle = t
-				}
+			if c.state != candWaiting {
+				continue
+			}
+			t := c.sent.Add(n.cfg.RPCTimeout)
+			if !c.straggler {
+				t = c.sent.Add(min(n.cfg.StragglerDelay, n.cfg.RPCTimeout))
+			}
+			if nextStraggle.IsZero() || t.Before(nextStraggle) {
+				nextStraggle = t
 			}
 		}
 		var timerC <-chan time.Time
@@ -169,11 +183,22 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		case <-timerC:
 			now := time.Now()
 			for _, c := range shortlist {
-				if c.state == candWaiting && !now.Before(c.sent.Add(n.cfg.StragglerDelay)) {
+				if c.state != candWaiting {
+					continue
+				}
+				if !now.Before(c.sent.Add(n.cfg.RPCTimeout)) {
+					// Timed out. Its goroutine ends when the lookup does; a late
+					// answer is ignored.
+					c.state = candFailed
+					n.table.Failed(c.ID)
+				} else if !now.Before(c.sent.Add(n.cfg.StragglerDelay)) {
 					c.straggler = true
 				}
 			}
 		case r := <-replies:
+			if r.cand.state != candWaiting {
+				break // answered after its timeout
+			}
 			if r.err != nil {
 				r.cand.state = candFailed
 				n.log.Debug("lookup request failed", "peer", r.cand.Addr, "err", r.err)

@@ -8,6 +8,12 @@ import (
 	"kad/protocol"
 )
 
+// livenessWindow is how recently a bucket's least-recently seen contact must have been
+// heard from to count as alive without a ping: a full bucket that meets a newcomer pings
+// its oldest contact only if that one has been silent longer. Without it a busy node
+// would ping on almost every message from outside its full buckets.
+const livenessWindow = time.Minute
+
 // maxFails is how many RPCs in a row a contact may fail before it is dropped even when
 // no replacement waits (paper §4.1 suggests five).
 const maxFails = 5
@@ -34,7 +40,8 @@ type bucket struct {
 
 type entry struct {
 	protocol.Contact
-	fails int
+	fails    int
+	lastSeen time.Time
 }
 
 // NewRoutingTable returns an empty table for a node with ID self and bucket size k.
@@ -59,6 +66,7 @@ func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
 	if c.ID == rt.self {
 		return seenResult{}
 	}
+	now := time.Now()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	b := rt.bucketFor(c.ID)
@@ -68,19 +76,19 @@ func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
 			b.addReplacement(entry{Contact: c}, rt.k)
 			return seenResult{}
 		}
-		e.fails = 0
+		e.fails, e.lastSeen = 0, now
 		copy(b.entries[i:], b.entries[i+1:])
 		b.entries[len(b.entries)-1] = e
 		return seenResult{}
 	}
 	if len(b.entries) < rt.k {
-		b.entries = append(b.entries, entry{Contact: c})
+		b.entries = append(b.entries, entry{Contact: c, lastSeen: now})
 		b.removeReplacement(c.ID)
 		rt.size++
 		return seenResult{added: true}
 	}
-	b.addReplacement(entry{Contact: c}, rt.k)
-	if b.pinging {
+	b.addReplacement(entry{Contact: c, lastSeen: now}, rt.k)
+	if b.pinging || now.Sub(b.entries[0].lastSeen) < livenessWindow {
 		return seenResult{}
 	}
 	b.pinging = true
@@ -103,7 +111,7 @@ func (rt *RoutingTable) PingDone(c protocol.Contact, alive bool) {
 	}
 	if alive {
 		e := b.entries[i]
-		e.fails = 0
+		e.fails, e.lastSeen = 0, time.Now()
 		copy(b.entries[i:], b.entries[i+1:])
 		b.entries[len(b.entries)-1] = e
 		return

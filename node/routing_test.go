@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"kad/protocol"
@@ -28,6 +29,10 @@ func addrN(n int) netip.AddrPort {
 }
 
 func TestRoutingTableBucketOrderAndEviction(t *testing.T) {
+	synctest.Test(t, testBucketOrderAndEviction)
+}
+
+func testBucketOrderAndEviction(t *testing.T) {
 	self := protocol.ID{0x55}
 	const k = 4
 	rt := NewRoutingTable(self, k)
@@ -39,6 +44,12 @@ func TestRoutingTableBucketOrderAndEviction(t *testing.T) {
 			t.Fatalf("contact %d: got %+v, want added without ping", i, res)
 		}
 	}
+	// A newcomer meets a full bucket whose oldest contact was just heard from: no ping.
+	early := protocol.Contact{ID: idAt(self, 3, 99), Addr: addrN(99)}
+	if res := rt.Seen(early); res.added || !res.ping.ID.IsZero() {
+		t.Fatalf("full bucket with a fresh oldest contact: got %+v, want neither add nor ping", res)
+	}
+	time.Sleep(livenessWindow + time.Second)
 	// Seeing the oldest again moves it to the tail: the next full-bucket check pings cs[1].
 	rt.Seen(cs[0])
 	extra := protocol.Contact{ID: idAt(self, 3, 100), Addr: addrN(100)}

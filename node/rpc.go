@@ -15,6 +15,14 @@ import (
 // an answer marks the contact seen, a failure counts against it. An ERROR reply is
 // returned as a *protocol.RemoteError.
 func (n *Node) rpc(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout)
+	defer cancel()
+	return n.call(ctx, to, req)
+}
+
+// call is rpc without its own timeout, for callers that time requests out themselves
+// (the lookup engine keeps one timer for all its requests instead of one each).
+func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, error) {
 	if err := n.closedErr(); err != nil {
 		return nil, err
 	}
@@ -28,8 +36,6 @@ func (n *Node) rpc(ctx context.Context, to protocol.Contact, req *protocol.Messa
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout)
-	defer cancel()
 	n.counters.requestsSent.Add(1)
 	raw, peer, err := n.tr.Call(ctx, to, b)
 	if err != nil {
