@@ -190,44 +190,53 @@ func (rt *RoutingTable) Closest(target protocol.ID, n int) []protocol.Contact {
 // AppendClosest appends up to n contacts closest to target to dst, closest first.
 //
 // Contacts in bucket i differ from self first at bit i, so their distance to target shares
-// target's prefix with self up to that bit. Walking buckets from the one target falls in
-// outwards visits contacts in roughly ascending distance; the exact order within what was
-// gathered is fixed by sorting.
+// target's prefix with self up to that bit. The bucket target falls in holds the closest
+// contacts; all deeper buckets (longer prefix shared with self) come next, their contacts
+// differing from target at bit cpl and nowhere before; then shallower buckets, each
+// farther than the one after it. Once n are gathered from a group, later groups cannot
+// hold closer ones. Within what is gathered, an insertion into a sorted window of n keeps
+// the closest: no sort of the whole table, and no allocation beyond dst's growth.
 func (rt *RoutingTable) AppendClosest(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
 	if n <= 0 {
 		return dst
 	}
+	dst = slices.Grow(dst, n)
 	start := len(dst)
 	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	cpl := rt.self.CommonPrefixLen(target)
 	if cpl == protocol.IDBits {
 		cpl = protocol.IDBits - 1
 	}
-	// The bucket target falls in holds the closest contacts. All deeper buckets (longer
-	// prefix shared with self) come next: their contacts differ from target at bit cpl
-	// and nowhere before. Then shallower buckets, each farther than the one after it.
-	// Once n are gathered from a group, later groups cannot hold closer ones.
-	dst = appendBucket(dst, &rt.buckets[cpl])
+	dst = insertBucket(dst, start, n, target, &rt.buckets[cpl])
 	if len(dst)-start < n {
 		for i := cpl + 1; i < protocol.IDBits; i++ {
-			dst = appendBucket(dst, &rt.buckets[i])
+			dst = insertBucket(dst, start, n, target, &rt.buckets[i])
 		}
 	}
 	for i := cpl - 1; i >= 0 && len(dst)-start < n; i-- {
-		dst = appendBucket(dst, &rt.buckets[i])
-	}
-	rt.mu.Unlock()
-	got := dst[start:]
-	slices.SortFunc(got, func(a, b protocol.Contact) int { return target.CmpDistance(a.ID, b.ID) })
-	if len(got) > n {
-		dst = dst[:start+n]
+		dst = insertBucket(dst, start, n, target, &rt.buckets[i])
 	}
 	return dst
 }
 
-func appendBucket(dst []protocol.Contact, b *bucket) []protocol.Contact {
+// insertBucket inserts b's contacts into the sorted window dst[start:], kept at most n long.
+func insertBucket(dst []protocol.Contact, start, n int, target protocol.ID, b *bucket) []protocol.Contact {
 	for i := range b.entries {
-		dst = append(dst, b.entries[i].Contact)
+		c := b.entries[i].Contact
+		w := dst[start:]
+		if len(w) == n {
+			if target.CmpDistance(c.ID, w[n-1].ID) >= 0 {
+				continue
+			}
+			dst = dst[:len(dst)-1] // drop the farthest
+			w = w[:n-1]
+		}
+		j := len(w)
+		for j > 0 && target.CmpDistance(c.ID, w[j-1].ID) < 0 {
+			j--
+		}
+		dst = slices.Insert(dst, start+j, c)
 	}
 	return dst
 }
@@ -238,22 +247,11 @@ func (rt *RoutingTable) All() []protocol.Contact {
 	defer rt.mu.Unlock()
 	out := make([]protocol.Contact, 0, rt.size)
 	for i := range rt.buckets {
-		out = appendBucket(out, &rt.buckets[i])
-	}
-	return out
-}
-
-// BucketStats returns, for each non-empty bucket, its index and entry count.
-func (rt *RoutingTable) bucketSizes() map[int]int {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	m := make(map[int]int)
-	for i := range rt.buckets {
-		if n := len(rt.buckets[i].entries); n > 0 {
-			m[i] = n
+		for _, e := range rt.buckets[i].entries {
+			out = append(out, e.Contact)
 		}
 	}
-	return m
+	return out
 }
 
 // Touch records that a lookup for an ID in bucket i took place (paper §2.3: a bucket that
