@@ -26,8 +26,13 @@ var _ transports.Transport = (*Transport)(nil)
 type Options struct {
 	// Logger receives the transport's logs; nil discards them.
 	Logger *slog.Logger
-	// Workers is how many goroutines run the handler; zero means DefaultWorkers.
+	// Workers is the most goroutines that run the handler at once; zero means
+	// DefaultWorkers. They start as requests arrive and end after WorkerIdle without
+	// one, so an idle transport holds only its reader goroutine.
 	Workers int
+	// WorkerIdle is how long a worker waits for a request before it ends; zero means
+	// DefaultWorkerIdle.
+	WorkerIdle time.Duration
 	// QueueLen is how many received requests may wait for a worker; a request that
 	// finds the queue full is dropped and counted. Zero means DefaultQueueLen.
 	QueueLen int
@@ -35,8 +40,9 @@ type Options struct {
 
 // Defaults for Options.
 const (
-	DefaultWorkers  = 16
-	DefaultQueueLen = 256
+	DefaultWorkers    = 16
+	DefaultQueueLen   = 256
+	DefaultWorkerIdle = 5 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -45,6 +51,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers == 0 {
 		o.Workers = DefaultWorkers
+	}
+	if o.WorkerIdle <= 0 {
+		o.WorkerIdle = DefaultWorkerIdle
 	}
 	if o.QueueLen == 0 {
 		o.QueueLen = DefaultQueueLen
@@ -72,6 +81,8 @@ type Stats struct {
 	Unmatched uint64
 	// ReadErrors counts failed reads from the socket, other than its closing.
 	ReadErrors uint64
+	// Workers is how many handler goroutines are alive now.
+	Workers int
 }
 
 // Transport carries kad requests and responses in UDP datagrams over one socket, which
@@ -81,6 +92,11 @@ type Transport struct {
 	addr    netip.AddrPort
 	log     *slog.Logger
 	workers int
+	idleFor time.Duration
+
+	// running counts live workers, idle those waiting for a request. The reader starts
+	// a worker when it queues a request and none is idle (see startWorker).
+	running, idle atomic.Int32
 
 	ctx    context.Context // given to handlers; canceled by Close
 	cancel context.CancelFunc
@@ -143,6 +159,7 @@ func New(conn *net.UDPConn, opts Options) (*Transport, error) {
 		addr:    unmap(local.AddrPort()),
 		log:     opts.Logger,
 		workers: opts.Workers,
+		idleFor: opts.WorkerIdle,
 		ctx:     ctx,
 		cancel:  cancel,
 		queue:   make(chan job, opts.QueueLen),
@@ -183,6 +200,7 @@ func (t *Transport) Stats() Stats {
 		Malformed:  t.malformed.Load(),
 		Unmatched:  t.unmatched.Load(),
 		ReadErrors: t.readErrors.Load(),
+		Workers:    int(t.running.Load()),
 	}
 }
 
@@ -201,12 +219,6 @@ func (t *Transport) Serve(h transports.Handler) error {
 		return fmt.Errorf("udp: serve %s: Serve called twice", t.addr)
 	}
 	t.serving = true
-	// Under t.mu, so that Close, which marks the transport closed under it too, waits
-	// for these workers.
-	t.wg.Add(t.workers)
-	for range t.workers {
-		go t.work(h)
-	}
 	t.handler.Store(&h)
 	return nil
 }
@@ -338,6 +350,9 @@ func (t *Transport) dispatch(b []byte, from netip.AddrPort) {
 		copy(*req, payload)
 		select {
 		case t.queue <- job{from: from, tag: tag, req: req}:
+			if t.idle.Load() == 0 {
+				t.startWorker()
+			}
 		default:
 			putBuf(req)
 			t.dropped.Add(1)
@@ -366,14 +381,60 @@ func (t *Transport) dispatch(b []byte, from netip.AddrPort) {
 	c.ch <- result{err: fmt.Errorf("%w: %s", transports.ErrRemote, strings.ToValidUTF8(string(payload), "\uFFFD"))}
 }
 
-// work runs h on queued requests until the reader closes the queue.
-func (t *Transport) work(h transports.Handler) {
-	defer t.wg.Done()
-	for j := range t.queue {
-		if t.ctx.Err() == nil {
-			t.answer(h, j)
+// startWorker starts a worker unless Workers are running. Only the reader calls it,
+// while it holds its own count in t.wg, so the Add cannot race Close's Wait.
+func (t *Transport) startWorker() {
+	for {
+		n := t.running.Load()
+		if int(n) >= t.workers {
+			return
 		}
-		putBuf(j.req)
+		if t.running.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	t.wg.Add(1)
+	go t.work()
+}
+
+// work runs the handler on queued requests until the reader closes the queue, or until
+// none came for idleFor.
+//
+// A worker that gives up idling re-checks the queue after leaving the idle count: the
+// reader queues a request before it reads the idle count, so either the reader saw this
+// worker leave and starts another, or this worker sees the request.
+func (t *Transport) work() {
+	defer t.wg.Done()
+	h := *t.handler.Load()
+	timer := time.NewTimer(t.idleFor)
+	defer timer.Stop()
+	for {
+		t.idle.Add(1)
+		select {
+		case j, ok := <-t.queue:
+			t.idle.Add(-1)
+			if !ok {
+				t.running.Add(-1)
+				return
+			}
+			if t.ctx.Err() == nil {
+				t.answer(h, j)
+			}
+			putBuf(j.req)
+			timer.Reset(t.idleFor)
+		case <-timer.C:
+			t.idle.Add(-1)
+			t.running.Add(-1)
+			if len(t.queue) == 0 {
+				return
+			}
+			// A request slipped in: stay, if the cap allows.
+			if n := t.running.Add(1); int(n) > t.workers {
+				t.running.Add(-1)
+				return
+			}
+			timer.Reset(t.idleFor)
+		}
 	}
 }
 

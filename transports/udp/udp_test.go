@@ -357,3 +357,29 @@ func benchPair(b *testing.B) (*Transport, protocol.Contact) {
 	}
 	return a, protocol.Contact{Addr: srv.LocalAddr()}
 }
+
+// TestWorkersEndWhenIdle: workers start with the requests and end after WorkerIdle, so an
+// idle transport holds no handler goroutine; a later request starts one again.
+func TestWorkersEndWhenIdle(t *testing.T) {
+	b := listen(t, Options{Workers: 4, WorkerIdle: 300 * time.Millisecond}, func(_ context.Context, _ transports.Peer, req []byte) ([]byte, error) {
+		return req, nil
+	})
+	if w := b.Stats().Workers; w != 0 {
+		t.Fatalf("%d workers before any request, want 0", w)
+	}
+	a := listen(t, Options{}, nil)
+	for round := range 2 {
+		for i := range 20 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _, err := a.Call(ctx, protocol.Contact{Addr: b.LocalAddr()}, []byte{byte(i)})
+			cancel()
+			if err != nil {
+				t.Fatalf("round %d call %d: %v", round, i, err)
+			}
+		}
+		if w := b.Stats().Workers; w < 1 || w > 4 {
+			t.Fatalf("round %d: %d workers after requests, want 1..4", round, w)
+		}
+		waitFor(t, "the workers to end", func() bool { return b.Stats().Workers == 0 })
+	}
+}
