@@ -77,9 +77,9 @@ var keyMajor = [...]byte{
 // lengths only, no tags, nesting and array and map sizes within the limits.
 var wellformed cbor.DecMode
 
-func init() {
-	var err error
-	wellformed, err = cbor.DecOptions{
+// decOptions are the CBOR limits of PROTOCOL.md, "Decoding rules".
+func decOptions() cbor.DecOptions {
+	return cbor.DecOptions{
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		IndefLength:      cbor.IndefLengthForbidden,
 		TagsMd:           cbor.TagsForbidden,
@@ -87,8 +87,12 @@ func init() {
 		MaxArrayElements: MaxContacts,
 		MaxMapPairs:      16,
 		UTF8:             cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
+	}
+}
+
+func init() {
+	var err error
+	if wellformed, err = decOptions().DecMode(); err != nil {
 		panic(err)
 	}
 }

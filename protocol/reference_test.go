@@ -38,16 +38,9 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
-	refDecMode, err = cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  MaxContacts,
-		MaxMapPairs:       16,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-	}.DecMode()
+	opts := decOptions()
+	opts.ExtraReturnErrors = cbor.ExtraDecErrorUnknownField
+	refDecMode, err = opts.DecMode()
 	if err != nil {
 		panic(err)
 	}
