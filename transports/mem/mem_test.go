@@ -1,7 +1,6 @@
 package mem_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -320,34 +319,12 @@ func TestAddresses(t *testing.T) {
 
 func BenchmarkRoundTrip(b *testing.B) {
 	a, to := benchPair(b)
-	req := bytes.Repeat([]byte{'x'}, 100)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := a.Call(ctx, to, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	transporttest.BenchmarkRoundTrip(b, a, to)
 }
 
 func BenchmarkRoundTripParallel(b *testing.B) {
 	a, to := benchPair(b)
-	req := bytes.Repeat([]byte{'x'}, 100)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.SetParallelism(4) // 4 callers per CPU
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			// A timeout per call, as a node sets, to compare with the UDP benchmark.
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
-			_, _, err := a.Call(ctx, to, req)
-			cancel()
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	transporttest.BenchmarkRoundTripParallel(b, a, to)
 }
 
 func benchPair(b *testing.B) (*mem.Transport, protocol.Contact) {
