@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Colours of the operations; the parallel phase of each is dashed.
@@ -32,10 +36,11 @@ func WritePlot(path string, r *Result) error {
 	p.X.Tick.Marker = decadeTicks{}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = false
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(4)
-	p.Legend.YOffs = vg.Points(4)
+	// The legend goes to the right of the plot, where it hides no line.
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.XOffs = vg.Points(8)
+	legend.YOffs = -vg.Points(24)
 
 	lines := 0
 	for _, ph := range r.Phases() {
@@ -63,13 +68,30 @@ func WritePlot(path string, r *Result) error {
 		if ph.Mode == parallel {
 			label = fmt.Sprintf("%s (%d callers)", label, ph.Callers)
 		}
-		p.Legend.Add(label, l)
+		legend.Add(label, l)
 		lines++
 	}
 	if lines == 0 {
 		return errors.New("plot: no successful operation to draw")
 	}
-	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	canvas, err := draw.NewFormattedCanvas(10*vg.Inch, 5*vg.Inch, format)
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	dc := draw.New(canvas)
+	const legendWidth = 2.2 * vg.Inch
+	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
+	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth, 0, 0, 0))
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if _, err := canvas.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
 	return nil
