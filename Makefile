@@ -27,7 +27,7 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 # Micro-benchmarks of every package, then the cluster benchmark (kad bench, 50 nodes in
-# this process on 127.0.0.1) over UDP and over QUIC; about two and a half minutes on two
+# this process on 127.0.0.1) over UDP and over QUIC; about a minute and a half on two
 # cores. BENCHARGS adds flags to kad bench, e.g. BENCHARGS="--nodes 100 --plot cdf.png".
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
