@@ -236,14 +236,22 @@ func appendContact(b []byte, c Contact) []byte {
 }
 
 func parseContact(b []byte) (Contact, error) {
+	var c Contact
+	err := parseContactInto(&c, b)
+	return c, err
+}
+
+// parseContactInto is parseContact writing in place, which spares a copy per contact.
+func parseContactInto(c *Contact, b []byte) error {
 	if len(b) != IDBytes+6 && len(b) != IDBytes+18 {
-		return Contact{}, fmt.Errorf("packed contact of %d bytes, want %d or %d", len(b), IDBytes+6, IDBytes+18)
+		return fmt.Errorf("packed contact of %d bytes, want %d or %d", len(b), IDBytes+6, IDBytes+18)
 	}
 	addr, err := parseAddr(b[IDBytes:])
 	if err != nil {
-		return Contact{}, err
+		return err
 	}
-	return Contact{ID: ID(b[:IDBytes]), Addr: addr}, nil
+	c.ID, c.Addr = ID(b[:IDBytes]), addr
+	return nil
 }
 
 var errTruncated = errors.New("truncated CBOR item")

@@ -174,11 +174,9 @@ func (r *rawMessage) toMessage(m *Message) error {
 	if r.nContacts > 0 {
 		cs = make([]Contact, r.nContacts)
 		for i, cb := range r.contacts[:r.nContacts] {
-			c, err := parseContact(cb)
-			if err != nil {
+			if err := parseContactInto(&cs[i], cb); err != nil {
 				return bad("contact %d: %v", i, err)
 			}
-			cs[i] = c
 		}
 	}
 	// Assigned last, so a failure leaves no half-filled message behind.
