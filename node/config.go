@@ -27,6 +27,12 @@ type Config struct {
 	Store Store
 	// RecordTTL is how long a record lives unless re-stored (tExpire). Default 24h.
 	RecordTTL time.Duration
+	// MaxStoreBytes caps the total size of the values the node keeps for others; a STORE
+	// of a new record that would pass it is refused (ERROR code 3), so no sender can
+	// exhaust the node's memory. Default 64 MiB.
+	MaxStoreBytes int64
+	// ExpireInterval is how often expired records are removed from the store. Default 1 min.
+	ExpireInterval time.Duration
 	// RequireVerifiedIDs makes the node refuse requests from peers whose ID the transport
 	// did not prove.
 	RequireVerifiedIDs bool
@@ -60,6 +66,12 @@ func (c Config) withDefaults() Config {
 	if c.RecordTTL == 0 {
 		c.RecordTTL = 24 * time.Hour
 	}
+	if c.MaxStoreBytes == 0 {
+		c.MaxStoreBytes = 64 << 20
+	}
+	if c.ExpireInterval == 0 {
+		c.ExpireInterval = time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -72,8 +84,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: k = %d, want 1..%d", c.K, protocol.MaxContacts)
 	case c.Alpha < 1 || c.Alpha > c.K:
 		return fmt.Errorf("config: alpha = %d, want 1..k (%d)", c.Alpha, c.K)
-	case c.RPCTimeout < 0 || c.StragglerDelay < 0 || c.RecordTTL < 0:
+	case c.RPCTimeout < 0 || c.StragglerDelay < 0 || c.RecordTTL < 0 || c.ExpireInterval < 0:
 		return fmt.Errorf("config: negative duration")
+	case c.MaxStoreBytes < protocol.MaxValueSize:
+		return fmt.Errorf("config: MaxStoreBytes = %d, want at least one value (%d)", c.MaxStoreBytes, protocol.MaxValueSize)
 	}
 	return nil
 }

@@ -19,4 +19,6 @@ var (
 	ErrBadReply = errors.New("bad reply")
 	// ErrValueTooLarge is returned by Put for a value over protocol.MaxValueSize.
 	ErrValueTooLarge = errors.New("value too large")
+	// ErrStoreFull is returned when a new record would pass Config.MaxStoreBytes.
+	ErrStoreFull = errors.New("store full")
 )

@@ -9,8 +9,9 @@ import (
 
 // MemoryStore is the default Store: a map guarded by a mutex.
 type MemoryStore struct {
-	mu sync.RWMutex
-	m  map[protocol.ID]Record
+	mu    sync.RWMutex
+	m     map[protocol.ID]Record
+	bytes int64 // sum of len(Value) over m
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -24,6 +25,7 @@ func NewMemoryStore() *MemoryStore {
 func (s *MemoryStore) Put(r Record) error {
 	r.Value = append([]byte(nil), r.Value...)
 	s.mu.Lock()
+	s.bytes += int64(len(r.Value)) - int64(len(s.m[r.Key].Value))
 	s.m[r.Key] = r
 	s.mu.Unlock()
 	return nil
@@ -43,6 +45,7 @@ func (s *MemoryStore) Get(key protocol.ID, now time.Time) (Record, bool) {
 // Delete implements Store.
 func (s *MemoryStore) Delete(key protocol.ID) error {
 	s.mu.Lock()
+	s.bytes -= int64(len(s.m[key].Value))
 	delete(s.m, key)
 	s.mu.Unlock()
 	return nil
@@ -53,6 +56,13 @@ func (s *MemoryStore) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.m)
+}
+
+// Bytes implements Store.
+func (s *MemoryStore) Bytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.bytes
 }
 
 // Range implements Store. It works on a snapshot, so f may be slow without holding the lock.

@@ -40,6 +40,7 @@ type Node struct {
 	pings  chan protocol.Contact
 
 	counters counters
+	storeMu  sync.Mutex // serializes the quota check with the write it allows
 }
 
 // New starts a node on tr. The node owns tr from then on and closes it in Close, also when
@@ -81,7 +82,7 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		tr.Close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	n.goFunc(n.pingLoop)
+	n.goFunc(n.maintain)
 	return n, nil
 }
 
@@ -168,15 +169,20 @@ func (n *Node) seen(c protocol.Contact) {
 	}
 }
 
-// pingLoop checks the liveness of the oldest contacts of full buckets, a few at a time.
-func (n *Node) pingLoop() {
+// maintain is the node's one background goroutine: it checks the liveness of the oldest
+// contacts of full buckets, a few at a time, and removes expired records.
+func (n *Node) maintain() {
 	sem := make(chan struct{}, n.cfg.Alpha)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	expiry := time.NewTicker(n.cfg.ExpireInterval)
+	defer expiry.Stop()
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
+		case now := <-expiry.C:
+			n.expire(now)
 		case c := <-n.pings:
 			select {
 			case sem <- struct{}{}:
@@ -249,7 +255,38 @@ func (n *Node) closerThanLast(key protocol.ID, closest []protocol.Contact) bool 
 }
 
 func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, publisher protocol.ID) error {
+	n.storeMu.Lock()
+	defer n.storeMu.Unlock()
+	grow := int64(len(value))
+	if old, ok := n.store.Get(key, time.Time{}); ok {
+		grow -= int64(len(old.Value))
+	}
+	if grow > 0 && n.store.Bytes()+grow > n.cfg.MaxStoreBytes {
+		return fmt.Errorf("%w: %d of %d bytes used", ErrStoreFull, n.store.Bytes(), n.cfg.MaxStoreBytes)
+	}
 	return n.store.Put(Record{Key: key, Value: value, Expires: time.Now().Add(ttl), Publisher: publisher})
+}
+
+// expire removes the records whose lifetime has passed.
+func (n *Node) expire(now time.Time) {
+	var dead []protocol.ID
+	n.store.Range(func(r Record) bool {
+		if !r.Expires.IsZero() && !now.Before(r.Expires) {
+			dead = append(dead, r.Key)
+		}
+		return true
+	})
+	n.storeMu.Lock()
+	defer n.storeMu.Unlock()
+	for _, key := range dead {
+		// Re-check: the record may have been stored again since.
+		if _, ok := n.store.Get(key, now); ok {
+			continue
+		}
+		if err := n.store.Delete(key); err != nil {
+			n.log.Warn("expire failed", "key", key.Short(), "err", err)
+		}
+	}
 }
 
 // Get returns the value stored under key: from this node's store if it holds it, else

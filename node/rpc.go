@@ -178,6 +178,9 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 			ttl = time.Duration(req.TTL) * time.Second
 		}
 		if err := n.storeLocal(req.Key, req.Value, ttl, req.Sender); err != nil {
+			if errors.Is(err, ErrStoreFull) {
+				return n.errorReply(&req, protocol.CodeRefused, err.Error())
+			}
 			n.log.Warn("store failed", "key", req.Key.Short(), "err", err)
 			return n.errorReply(&req, protocol.CodeInternal, "store failed")
 		}

@@ -14,6 +14,7 @@ type Stats struct {
 	ValuesFound      uint64 // value lookups that found the value
 	RoutingTableSize int    // contacts in the routing table now
 	StoredRecords    int    // records in the store now
+	StoredBytes      int64  // total size of their values
 }
 
 type counters struct {
@@ -35,5 +36,6 @@ func (n *Node) Stats() Stats {
 		ValuesFound:      c.valuesFound.Load(),
 		RoutingTableSize: n.table.Len(),
 		StoredRecords:    n.store.Len(),
+		StoredBytes:      n.store.Bytes(),
 	}
 }

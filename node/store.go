@@ -25,6 +25,8 @@ type Store interface {
 	Delete(key protocol.ID) error
 	// Len returns the number of records held.
 	Len() int
+	// Bytes returns the total size of the values held.
+	Bytes() int64
 	// Range calls f for each record until f returns false.
 	Range(f func(Record) bool)
 }
