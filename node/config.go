@@ -33,6 +33,16 @@ type Config struct {
 	MaxStoreBytes int64
 	// ExpireInterval is how often expired records are removed from the store. Default 1 min.
 	ExpireInterval time.Duration
+	// RefreshInterval is tRefresh: a bucket that saw no lookup for this long is refreshed
+	// with a lookup of a random ID in it (paper §2.3). Default 1h.
+	RefreshInterval time.Duration
+	// ReplicateInterval is tReplicate: a node re-stores, at the k closest nodes it finds,
+	// each record it holds as one of those k that it did not itself receive within this
+	// time (paper §2.5). Default 1h.
+	ReplicateInterval time.Duration
+	// RepublishInterval is tRepublish: the node puts again every record it published
+	// with Put, renewing its life (paper §2.5). Default 24h.
+	RepublishInterval time.Duration
 	// RequireVerifiedIDs makes the node refuse requests from peers whose ID the transport
 	// did not prove.
 	RequireVerifiedIDs bool
@@ -72,6 +82,15 @@ func (c Config) withDefaults() Config {
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = time.Minute
 	}
+	if c.RefreshInterval == 0 {
+		c.RefreshInterval = time.Hour
+	}
+	if c.ReplicateInterval == 0 {
+		c.ReplicateInterval = time.Hour
+	}
+	if c.RepublishInterval == 0 {
+		c.RepublishInterval = 24 * time.Hour
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,7 +103,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: k = %d, want 1..%d", c.K, protocol.MaxContacts)
 	case c.Alpha < 1 || c.Alpha > c.K:
 		return fmt.Errorf("config: alpha = %d, want 1..k (%d)", c.Alpha, c.K)
-	case c.RPCTimeout < 0 || c.StragglerDelay < 0 || c.RecordTTL < 0 || c.ExpireInterval < 0:
+	case c.RPCTimeout < 0 || c.StragglerDelay < 0 || c.RecordTTL < 0 || c.ExpireInterval < 0 ||
+		c.RefreshInterval < 0 || c.ReplicateInterval < 0 || c.RepublishInterval < 0:
 		return fmt.Errorf("config: negative duration")
 	case c.MaxStoreBytes < protocol.MaxValueSize:
 		return fmt.Errorf("config: MaxStoreBytes = %d, want at least one value (%d)", c.MaxStoreBytes, protocol.MaxValueSize)

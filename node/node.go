@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kad/protocol"
@@ -41,6 +42,9 @@ type Node struct {
 
 	counters counters
 	storeMu  sync.Mutex // serializes the quota check with the write it allows
+
+	pubMu     sync.Mutex
+	published map[protocol.ID][]byte // records this node put, republished every RepublishInterval
 }
 
 // New starts a node on tr. The node owns tr from then on and closes it in Close, also when
@@ -57,6 +61,8 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		log:   cfg.Logger,
 		store: cfg.Store,
 		pings: make(chan protocol.Contact, pingQueueLen),
+
+		published: make(map[protocol.ID][]byte),
 	}
 	n.self = protocol.Contact{ID: cfg.ID, Addr: tr.LocalAddr()}
 	if protocol.CheckAddr(n.self.Addr) == nil {
@@ -177,12 +183,37 @@ func (n *Node) maintain() {
 	defer wg.Wait()
 	expiry := time.NewTicker(n.cfg.ExpireInterval)
 	defer expiry.Stop()
+	refresh := time.NewTicker(n.cfg.RefreshInterval)
+	defer refresh.Stop()
+	replicate := time.NewTicker(n.cfg.ReplicateInterval)
+	defer replicate.Stop()
+	republish := time.NewTicker(n.cfg.RepublishInterval)
+	defer republish.Stop()
+	// Each periodic task runs in its own goroutine, one of a kind at a time, so a slow
+	// round of lookups never holds up liveness checks or expiry.
+	var refreshing, replicating, republishing atomic.Bool
+	background := func(running *atomic.Bool, task func(time.Time), now time.Time) {
+		if !running.CompareAndSwap(false, true) {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { running.Store(false); wg.Done() }()
+			task(now)
+		}()
+	}
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case now := <-expiry.C:
 			n.expire(now)
+		case now := <-refresh.C:
+			background(&refreshing, n.refresh, now)
+		case now := <-replicate.C:
+			background(&replicating, n.replicate, now)
+		case now := <-republish.C:
+			background(&republishing, n.republish, now)
 		case c := <-n.pings:
 			select {
 			case sem <- struct{}{}:
@@ -200,41 +231,61 @@ func (n *Node) maintain() {
 }
 
 // Put stores value under key at the k nodes closest to key, and returns how many stored
-// it. It fails only if none did.
+// it. It fails only if none did. The node republishes the record every RepublishInterval
+// for as long as it runs (paper §2.5), so that it outlives RecordTTL.
 func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, error) {
 	if len(value) > protocol.MaxValueSize {
 		return 0, fmt.Errorf("put %s: %w: %d bytes, limit %d", key.Short(), ErrValueTooLarge, len(value), protocol.MaxValueSize)
 	}
 	ctx, cancel := n.opContext(ctx)
 	defer cancel()
+	stored, err := n.put(ctx, key, value, n.cfg.RecordTTL, true)
+	if err != nil {
+		return 0, err
+	}
+	n.pubMu.Lock()
+	n.published[key] = append([]byte(nil), value...)
+	n.pubMu.Unlock()
+	return stored, nil
+}
+
+// put stores value under key, to live ttl, at the k nodes closest to key, this node
+// among them if it is one of the k closest and keepLocal is set.
+func (n *Node) put(ctx context.Context, key protocol.ID, value []byte, ttl time.Duration, keepLocal bool) (int, error) {
 	closest, err := n.Lookup(ctx, key)
 	if err != nil && !errors.Is(err, ErrNoContacts) {
 		return 0, fmt.Errorf("put %s: %w", key.Short(), err)
 	}
+	return n.storeAtClosest(ctx, closest, key, value, ttl, keepLocal)
+}
+
+// storeAtClosest sends STORE to each of closest, the result of a lookup for key, and
+// keeps a copy if keepLocal is set and this node is among the k closest.
+func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, key protocol.ID, value []byte, ttl time.Duration, keepLocal bool) (int, error) {
 	stored := 0
-	if len(closest) < n.cfg.K || n.closerThanLast(key, closest) {
+	if keepLocal && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
 		// This node is among the k closest: it keeps a copy too.
-		if err := n.storeLocal(key, value, n.cfg.RecordTTL, n.self.ID); err == nil {
+		if err := n.storeLocal(key, value, ttl, n.self.ID); err == nil {
 			stored++
 			if len(closest) == n.cfg.K {
 				closest = closest[:n.cfg.K-1]
 			}
 		}
 	}
-	type result struct{ err error }
-	results := make(chan result, len(closest))
+	secs := uint32(min(max(ttl/time.Second, 1), 1<<32-1))
+	results := make(chan error, len(closest))
 	for _, c := range closest {
 		go func() {
-			results <- result{n.StoreAt(ctx, c, key, value)}
+			_, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: secs})
+			results <- err
 		}()
 	}
 	var lastErr error
 	for range closest {
-		r := <-results
-		if r.err == nil {
+		if err := <-results; err == nil {
 			stored++
 		} else {
-			lastErr = r.err
+			lastErr = err
 		}
 	}
 	if stored == 0 {
@@ -264,7 +315,14 @@ func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, publ
 	if grow > 0 && n.store.Bytes()+grow > n.cfg.MaxStoreBytes {
 		return fmt.Errorf("%w: %d of %d bytes used", ErrStoreFull, n.store.Bytes(), n.cfg.MaxStoreBytes)
 	}
-	return n.store.Put(Record{Key: key, Value: value, Expires: time.Now().Add(ttl), Publisher: publisher})
+	now := time.Now()
+	expires := now.Add(ttl)
+	if old, ok := n.store.Get(key, now); ok && old.Expires.After(expires) {
+		// A shorter-lived copy (a cache, or a replica of an older STORE) never cuts
+		// short the life a record already has.
+		expires = old.Expires
+	}
+	return n.store.Put(Record{Key: key, Value: value, Expires: expires, Stored: now, Publisher: publisher})
 }
 
 // expire removes the records whose lifetime has passed.

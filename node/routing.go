@@ -197,6 +197,17 @@ func (rt *RoutingTable) Closest(target protocol.ID, n int) []protocol.Contact {
 // hold closer ones. Within what is gathered, an insertion into a sorted window of n keeps
 // the closest: no sort of the whole table, and no allocation beyond dst's growth.
 func (rt *RoutingTable) AppendClosest(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
+	return rt.appendClosest(dst, target, n, false)
+}
+
+// AppendClosestLive is AppendClosest without the contacts whose last RPC failed: what a
+// node recommends to others, so that departed nodes stop spreading through FIND_NODE
+// replies before they leave the table.
+func (rt *RoutingTable) AppendClosestLive(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
+	return rt.appendClosest(dst, target, n, true)
+}
+
+func (rt *RoutingTable) appendClosest(dst []protocol.Contact, target protocol.ID, n int, liveOnly bool) []protocol.Contact {
 	if n <= 0 {
 		return dst
 	}
@@ -208,21 +219,24 @@ func (rt *RoutingTable) AppendClosest(dst []protocol.Contact, target protocol.ID
 	if cpl == protocol.IDBits {
 		cpl = protocol.IDBits - 1
 	}
-	dst = insertBucket(dst, start, n, target, &rt.buckets[cpl])
+	dst = insertBucket(dst, start, n, target, &rt.buckets[cpl], liveOnly)
 	if len(dst)-start < n {
 		for i := cpl + 1; i < protocol.IDBits; i++ {
-			dst = insertBucket(dst, start, n, target, &rt.buckets[i])
+			dst = insertBucket(dst, start, n, target, &rt.buckets[i], liveOnly)
 		}
 	}
 	for i := cpl - 1; i >= 0 && len(dst)-start < n; i-- {
-		dst = insertBucket(dst, start, n, target, &rt.buckets[i])
+		dst = insertBucket(dst, start, n, target, &rt.buckets[i], liveOnly)
 	}
 	return dst
 }
 
 // insertBucket inserts b's contacts into the sorted window dst[start:], kept at most n long.
-func insertBucket(dst []protocol.Contact, start, n int, target protocol.ID, b *bucket) []protocol.Contact {
+func insertBucket(dst []protocol.Contact, start, n int, target protocol.ID, b *bucket, liveOnly bool) []protocol.Contact {
 	for i := range b.entries {
+		if liveOnly && b.entries[i].fails > 0 {
+			continue
+		}
 		c := b.entries[i].Contact
 		w := dst[start:]
 		if len(w) == n {

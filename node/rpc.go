@@ -202,7 +202,7 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 // closestFor returns the k contacts closest to key, leaving out the requester (it knows
 // itself). Without it a lookup might count the requester in its own answer.
 func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
-	cs := n.table.Closest(key, n.cfg.K+1)
+	cs := n.table.AppendClosestLive(make([]protocol.Contact, 0, n.cfg.K+1), key, n.cfg.K+1)
 	for i, c := range cs {
 		if c.ID == requester {
 			cs = append(cs[:i], cs[i+1:]...)

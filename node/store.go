@@ -11,7 +11,10 @@ type Record struct {
 	Key     protocol.ID
 	Value   []byte
 	Expires time.Time
-	// Publisher is the node that first published the record, when known.
+	// Stored is when this node last received the record.
+	Stored time.Time
+	// Publisher is the node that stored it here: its original publisher, or a node
+	// replicating or caching it.
 	Publisher protocol.ID
 }
 
