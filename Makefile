@@ -17,6 +17,7 @@ run: build
 	./$(BIN) node $(ARGS)
 
 vet:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
 # Everything that must pass: vet, then every test (unit, cluster, integration) under -race.
