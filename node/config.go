@@ -43,6 +43,11 @@ type Config struct {
 	// RepublishInterval is tRepublish: the node puts again every record it published
 	// with Put, renewing its life (paper §2.5). Default 24h.
 	RepublishInterval time.Duration
+	// MaxPerSubnetBucket and MaxPerSubnetTable cap the contacts of one k-bucket and of
+	// the routing table that may share a public /24 (IPv4) or /64 (IPv6), so that one
+	// host or network cannot fill the table. Loopback, private and link-local addresses
+	// are exempt. Defaults 2 and 10; negative means no limit.
+	MaxPerSubnetBucket, MaxPerSubnetTable int
 	// RequireVerifiedIDs makes the node refuse requests from peers whose ID the transport
 	// did not prove.
 	RequireVerifiedIDs bool
@@ -75,6 +80,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RecordTTL == 0 {
 		c.RecordTTL = 24 * time.Hour
+	}
+	if c.MaxPerSubnetBucket == 0 {
+		c.MaxPerSubnetBucket = DefaultMaxPerSubnetBucket
+	}
+	if c.MaxPerSubnetTable == 0 {
+		c.MaxPerSubnetTable = DefaultMaxPerSubnetTable
 	}
 	if c.MaxStoreBytes == 0 {
 		c.MaxStoreBytes = 64 << 20

@@ -81,6 +81,7 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		n.store = NewMemoryStore()
 	}
 	n.table = NewRoutingTable(n.self.ID, cfg.K)
+	n.table.SetSubnetLimits(cfg.MaxPerSubnetBucket, cfg.MaxPerSubnetTable)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.log = n.log.With("self", n.self.ID.Short())
 	if err := tr.Serve(n.handle); err != nil {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -25,10 +26,88 @@ const maxFails = 5
 type RoutingTable struct {
 	self protocol.ID
 	k    int
+	// At most perBucket contacts of a bucket and perTable of the table may share a
+	// public subnet (/24 for IPv4, /64 for IPv6), so that one host or network cannot fill
+	// the table (an eclipse attack). Negative: no limit.
+	perBucket, perTable int
 
 	mu      sync.Mutex
 	buckets [protocol.IDBits]bucket
 	size    int
+	subnets map[netip.Prefix]int // contacts per public subnet, over the whole table
+}
+
+// Default limits on contacts sharing a public subnet; see RoutingTable.
+const (
+	DefaultMaxPerSubnetBucket = 2
+	DefaultMaxPerSubnetTable  = 10
+)
+
+// subnetOf returns the subnet an address counts against, or false for addresses that are
+// exempt: loopback, private and link-local ones, where every node of a test cluster or a
+// LAN shares one network.
+func subnetOf(ap netip.AddrPort) (netip.Prefix, bool) {
+	ip := ap.Addr().Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+		return netip.Prefix{}, false
+	}
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	return p, err == nil
+}
+
+// SetSubnetLimits sets how many contacts of one bucket and of the whole table may share a
+// public subnet; a negative value means no limit. It applies to contacts added later.
+func (rt *RoutingTable) SetSubnetLimits(perBucket, perTable int) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.perBucket, rt.perTable = perBucket, perTable
+}
+
+// admits reports whether c may join b without passing a subnet limit. rt.mu is held.
+func (rt *RoutingTable) admits(b *bucket, c protocol.Contact) bool {
+	p, ok := subnetOf(c.Addr)
+	if !ok {
+		return true
+	}
+	if rt.perTable >= 0 && rt.subnets[p] >= rt.perTable {
+		return false
+	}
+	if rt.perBucket >= 0 {
+		n := 0
+		for i := range b.entries {
+			if q, ok := subnetOf(b.entries[i].Addr); ok && q == p {
+				n++
+			}
+		}
+		if n >= rt.perBucket {
+			return false
+		}
+	}
+	return true
+}
+
+// addEntry appends e to b and counts it. rt.mu is held.
+func (rt *RoutingTable) addEntry(b *bucket, e entry) {
+	b.entries = append(b.entries, e)
+	rt.size++
+	if p, ok := subnetOf(e.Addr); ok {
+		rt.subnets[p]++
+	}
+}
+
+// removeEntry deletes b.entries[i] and uncounts it. rt.mu is held.
+func (rt *RoutingTable) removeEntry(b *bucket, i int) {
+	if p, ok := subnetOf(b.entries[i].Addr); ok {
+		if rt.subnets[p]--; rt.subnets[p] <= 0 {
+			delete(rt.subnets, p)
+		}
+	}
+	b.entries = slices.Delete(b.entries, i, i+1)
+	rt.size--
 }
 
 type bucket struct {
@@ -46,7 +125,8 @@ type entry struct {
 
 // NewRoutingTable returns an empty table for a node with ID self and bucket size k.
 func NewRoutingTable(self protocol.ID, k int) *RoutingTable {
-	return &RoutingTable{self: self, k: k}
+	return &RoutingTable{self: self, k: k, perBucket: DefaultMaxPerSubnetBucket,
+		perTable: DefaultMaxPerSubnetTable, subnets: make(map[netip.Prefix]int)}
 }
 
 // seenResult tells the caller what a Seen call needs from it.
@@ -81,10 +161,12 @@ func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
 		b.entries[len(b.entries)-1] = e
 		return seenResult{}
 	}
+	if !rt.admits(b, c) {
+		return seenResult{}
+	}
 	if len(b.entries) < rt.k {
-		b.entries = append(b.entries, entry{Contact: c, lastSeen: now})
+		rt.addEntry(b, entry{Contact: c, lastSeen: now})
 		b.removeReplacement(c.ID)
-		rt.size++
 		return seenResult{added: true}
 	}
 	b.addReplacement(entry{Contact: c, lastSeen: now}, rt.k)
@@ -141,14 +223,16 @@ func (rt *RoutingTable) Failed(id protocol.ID) {
 
 // evict removes entries[i] and promotes the most recently seen replacement. rt.mu is held.
 func (rt *RoutingTable) evict(b *bucket, i int) {
-	b.entries = slices.Delete(b.entries, i, i+1)
-	rt.size--
-	if n := len(b.replacements); n > 0 {
+	rt.removeEntry(b, i)
+	for n := len(b.replacements); n > 0; n-- {
 		r := b.replacements[n-1]
 		b.replacements = b.replacements[:n-1]
-		r.fails = 0
-		b.entries = append(b.entries, r)
-		rt.size++
+		// A replacement may be a known contact's other address: never list an ID twice.
+		if b.index(r.ID) < 0 && rt.admits(b, r.Contact) {
+			r.fails = 0
+			rt.addEntry(b, r)
+			return
+		}
 	}
 }
 
@@ -161,8 +245,7 @@ func (rt *RoutingTable) Remove(id protocol.ID) {
 		return
 	}
 	if i := b.index(id); i >= 0 {
-		b.entries = slices.Delete(b.entries, i, i+1)
-		rt.size--
+		rt.removeEntry(b, i)
 	}
 	b.removeReplacement(id)
 }

@@ -232,3 +232,93 @@ func BenchmarkRoutingTableClosest(b *testing.B) {
 }
 
 var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func publicAddr(a, b, c, d byte) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{a, b, c, d}), 4000)
+}
+
+// TestRoutingTableSubnetLimits: one public /24 fills at most 2 places in a bucket and 10
+// in the table; other subnets, and loopback or private addresses, are not held back.
+func TestRoutingTableSubnetLimits(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewRoutingTable(self, 20)
+	// Five contacts of 203.0.113.0/24 in bucket 3: two get in.
+	for i := range 5 {
+		rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: publicAddr(203, 0, 113, byte(10+i))})
+	}
+	if n := rt.Len(); n != DefaultMaxPerSubnetBucket {
+		t.Fatalf("%d contacts of one /24 in a bucket, want %d", n, DefaultMaxPerSubnetBucket)
+	}
+	// Another /24 in the same bucket is not held back.
+	rt.Seen(protocol.Contact{ID: idAt(self, 3, 100), Addr: publicAddr(198, 51, 100, 1)})
+	if !rt.Contains(idAt(self, 3, 100)) {
+		t.Fatal("contact of another subnet refused")
+	}
+	// Across buckets, the /24 stops at 10 contacts in the table.
+	for bucket := 4; bucket < 20; bucket++ {
+		for i := range 2 {
+			rt.Seen(protocol.Contact{ID: idAt(self, bucket, uint16(i)), Addr: publicAddr(203, 0, 113, byte(bucket*2+i))})
+		}
+	}
+	count := 0
+	for _, c := range rt.All() {
+		if c.Addr.Addr().As4()[0] == 203 {
+			count++
+		}
+	}
+	if count != DefaultMaxPerSubnetTable {
+		t.Fatalf("%d contacts of one /24 in the table, want %d", count, DefaultMaxPerSubnetTable)
+	}
+	// Removing one frees a place.
+	var one protocol.ID
+	for _, c := range rt.All() {
+		if c.Addr.Addr().As4()[0] == 203 {
+			one = c.ID
+			break
+		}
+	}
+	rt.Remove(one)
+	rt.Seen(protocol.Contact{ID: idAt(self, 30, 1), Addr: publicAddr(203, 0, 113, 250)})
+	if !rt.Contains(idAt(self, 30, 1)) {
+		t.Fatal("place freed by a removal not reusable")
+	}
+	// Loopback and private addresses are exempt: a bucket fills from one of each.
+	for _, base := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.0.1")} {
+		rt := NewRoutingTable(self, 8)
+		for i := range 8 {
+			rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: netip.AddrPortFrom(base, uint16(4000+i))})
+		}
+		if rt.Len() != 8 {
+			t.Fatalf("%s: %d contacts, want a full bucket of 8", base, rt.Len())
+		}
+	}
+	// No limit when disabled.
+	rt = NewRoutingTable(self, 8)
+	rt.SetSubnetLimits(-1, -1)
+	for i := range 8 {
+		rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: publicAddr(203, 0, 113, byte(i+1))})
+	}
+	if rt.Len() != 8 {
+		t.Fatalf("limits disabled: %d contacts, want 8", rt.Len())
+	}
+}
+
+// TestRoutingTableNoDuplicateAfterAddressChange: a known contact seen at another address
+// waits as a replacement; evicting some other contact must not list its ID twice.
+func TestRoutingTableNoDuplicateAfterAddressChange(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewRoutingTable(self, 2)
+	a := protocol.Contact{ID: idAt(self, 5, 1), Addr: addrN(1)}
+	b := protocol.Contact{ID: idAt(self, 5, 2), Addr: addrN(2)}
+	rt.Seen(a)
+	rt.Seen(b)
+	rt.Seen(protocol.Contact{ID: a.ID, Addr: addrN(9)}) // a at another address
+	rt.Failed(b.ID)                                     // evicts b; the replacement is a's other address
+	seen := map[protocol.ID]int{}
+	for _, c := range rt.All() {
+		seen[c.ID]++
+	}
+	if seen[a.ID] != 1 {
+		t.Fatalf("contact listed %d times", seen[a.ID])
+	}
+}
