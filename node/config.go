@@ -48,6 +48,12 @@ type Config struct {
 	// host or network cannot fill the table. Loopback, private and link-local addresses
 	// are exempt. Defaults 2 and 10; negative means no limit.
 	MaxPerSubnetBucket, MaxPerSubnetTable int
+	// RequestRate is how many requests a second one sender may have handled, with bursts
+	// of RequestBurst; more are refused with ERROR code 3. A sender is a public IP, or an
+	// IP and port for loopback and private addresses. Defaults 1000 and 2000; a negative
+	// rate means no limit.
+	RequestRate  float64
+	RequestBurst int
 	// RequireVerifiedIDs makes the node refuse requests from peers whose ID the transport
 	// did not prove.
 	RequireVerifiedIDs bool
@@ -86,6 +92,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerSubnetTable == 0 {
 		c.MaxPerSubnetTable = DefaultMaxPerSubnetTable
+	}
+	if c.RequestRate == 0 {
+		c.RequestRate = 1000
+	}
+	if c.RequestBurst == 0 {
+		c.RequestBurst = 2 * max(int(c.RequestRate), 1)
 	}
 	if c.MaxStoreBytes == 0 {
 		c.MaxStoreBytes = 64 << 20

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"kad/node"
@@ -15,6 +16,13 @@ import (
 )
 
 func newMemPair(t *testing.T, cfg node.Config) (*node.Node, transports.Transport) {
+	t.Helper()
+	nw, n := newMemNode(t, cfg)
+	return n, rawTransport(t, nw)
+}
+
+// newMemNode starts one node on a new mem network.
+func newMemNode(t *testing.T, cfg node.Config) (*mem.Network, *node.Node) {
 	t.Helper()
 	nw, err := mem.NewNetwork(mem.Options{})
 	if err != nil {
@@ -29,6 +37,13 @@ func newMemPair(t *testing.T, cfg node.Config) (*node.Node, transports.Transport
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
+	return nw, n
+}
+
+// rawTransport returns a transport on nw for sending hand-made messages; it answers no
+// requests.
+func rawTransport(t *testing.T, nw *mem.Network) transports.Transport {
+	t.Helper()
 	raw, err := nw.NewTransport()
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +54,7 @@ func newMemPair(t *testing.T, cfg node.Config) (*node.Node, transports.Transport
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	return n, raw
+	return raw
 }
 
 func call(t *testing.T, tr transports.Transport, to protocol.Contact, req []byte) *protocol.Message {
@@ -192,4 +207,46 @@ func TestNodeImportsNoConcreteTransport(t *testing.T) {
 			t.Errorf("node depends on %s", pkg)
 		}
 	}
+}
+
+// TestRateLimitPerSender: past its burst a sender is refused with ERROR code 3 until its
+// bucket refills; another sender is not held back meanwhile.
+func TestRateLimitPerSender(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		nw, n := newMemNode(t, node.Config{RequestRate: 10, RequestBurst: 5})
+		raw := rawTransport(t, nw)
+		ping := func(tr transports.Transport) *protocol.Message {
+			m := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil)}
+			got := call(t, tr, n.Contact(), encode(t, m))
+			if got.RPCID != m.RPCID {
+				t.Fatalf("reply rpc id %x, want %x", got.RPCID, m.RPCID)
+			}
+			return got
+		}
+		refused := 0
+		for range 20 {
+			if got := ping(raw); got.Type == protocol.TypeError {
+				if got.ErrCode != protocol.CodeRefused {
+					t.Fatalf("got ERROR %d, want %d", got.ErrCode, protocol.CodeRefused)
+				}
+				refused++
+			}
+		}
+		if refused != 15 {
+			t.Fatalf("%d of 20 back-to-back pings refused, want 15 (burst 5)", refused)
+		}
+		other := rawTransport(t, nw)
+		if got := ping(other); got.Type != protocol.TypePong {
+			t.Fatalf("another sender refused: %s", got.Type)
+		}
+		time.Sleep(time.Second) // 10 more tokens, capped at the burst of 5
+		for i := range 5 {
+			if got := ping(raw); got.Type != protocol.TypePong {
+				t.Fatalf("ping %d after the refill: %s", i, got.Type)
+			}
+		}
+		if got := ping(raw); got.Type != protocol.TypeError {
+			t.Fatalf("sixth ping after the refill: %s, want ERROR", got.Type)
+		}
+	})
 }

@@ -40,6 +40,7 @@ type Node struct {
 	once   sync.Once
 	pings  chan protocol.Contact
 
+	limiter  *sourceLimiter // nil when RequestRate < 0
 	counters counters
 	storeMu  sync.Mutex // serializes the quota check with the write it allows
 
@@ -80,6 +81,7 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 	if n.store == nil {
 		n.store = NewMemoryStore()
 	}
+	n.limiter = newSourceLimiter(cfg.RequestRate, cfg.RequestBurst)
 	n.table = NewRoutingTable(n.self.ID, cfg.K)
 	n.table.SetSubnetLimits(cfg.MaxPerSubnetBucket, cfg.MaxPerSubnetTable)
 	n.ctx, n.cancel = context.WithCancel(context.Background())

@@ -146,6 +146,12 @@ func (n *Node) FindValue(ctx context.Context, to protocol.Contact, key protocol.
 func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]byte, error) {
 	n.counters.requestsHandled.Add(1)
 	var req protocol.Message
+	if !n.limiter.allow(from.Addr, time.Now()) {
+		// Refused before the request touches the table or the store. It is still decoded
+		// (a microsecond), so the ERROR echoes its RPC ID and the sender learns why.
+		protocol.DecodeInto(&req, raw)
+		return n.errorReply(&req, protocol.CodeRefused, "rate limited")
+	}
 	if err := protocol.DecodeInto(&req, raw); err != nil {
 		n.log.Debug("bad request", "addr", from.Addr, "err", err)
 		return n.errorReply(&req, protocol.CodeBadRequest, err.Error())
