@@ -35,9 +35,16 @@ bench: build
 	./$(BIN) bench --transport udp $(BENCHARGS)
 	./$(BIN) bench --transport quic $(BENCHARGS)
 
-# Fuzz every decoder of network bytes for FUZZTIME each.
+# Fuzz every reader of network bytes for FUZZTIME each: the message codec, the node's
+# request handler, and the UDP and QUIC framings.
+FUZZ_TARGETS = ./protocol:FuzzDecode ./node:FuzzHandle ./transports/udp:FuzzParseHeader ./transports/quic:FuzzParseResponse
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./protocol
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "$$name ($$pkg), $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf bin

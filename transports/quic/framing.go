@@ -185,25 +185,32 @@ func (t *Transport) roundTrip(ctx context.Context, pc *peerConn, req []byte) (re
 		return nil, t.streamConnFailed(pc, err), t.streamErr(ctx, err)
 	}
 	complete = true
-	if n == 0 {
-		return nil, false, fmt.Errorf("response: %w: empty stream", protocol.ErrMalformed)
+	resp, err = parseResponse(buf[:n])
+	return resp, false, err
+}
+
+// parseResponse reads a response frame (status byte, then body) and returns a copy of
+// the response message, or the error the frame reports or is.
+func parseResponse(frame []byte) ([]byte, error) {
+	if len(frame) == 0 {
+		return nil, fmt.Errorf("response: %w: empty stream", protocol.ErrMalformed)
 	}
-	body := buf[1:n]
-	switch buf[0] {
+	body := frame[1:]
+	switch frame[0] {
 	case statusOK:
 		if len(body) > protocol.MaxMessageSize {
-			return nil, false, fmt.Errorf("response: %w", protocol.ErrTooLarge)
+			return nil, fmt.Errorf("response: %w", protocol.ErrTooLarge)
 		}
 		out := make([]byte, len(body))
 		copy(out, body)
-		return out, false, nil
+		return out, nil
 	case statusError:
 		if len(body) > protocol.MaxErrorText || !utf8.Valid(body) {
-			return nil, false, fmt.Errorf("response: %w: bad error text", protocol.ErrMalformed)
+			return nil, fmt.Errorf("response: %w: bad error text", protocol.ErrMalformed)
 		}
-		return nil, false, fmt.Errorf("%w: %s", transports.ErrRemote, body)
+		return nil, fmt.Errorf("%w: %s", transports.ErrRemote, body)
 	default:
-		return nil, false, fmt.Errorf("response: %w: unknown status 0x%02x", protocol.ErrMalformed, buf[0])
+		return nil, fmt.Errorf("response: %w: unknown status 0x%02x", protocol.ErrMalformed, frame[0])
 	}
 }
 
