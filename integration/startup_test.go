@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,14 +16,20 @@ import (
 // that line.
 func wantFailure(t *testing.T, p *proc, want ...string) string {
 	t.Helper()
+	return wantFailureStatus(t, p, 2, want...)
+}
+
+// wantFailureStatus is wantFailure for another exit status.
+func wantFailureStatus(t *testing.T, p *proc, status int, want ...string) string {
+	t.Helper()
 	code, err := p.wait(startTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stderr := p.stderr.String()
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	if code != 2 {
-		t.Errorf("%s: exit status %d, want 2; stderr %q", p.name, code, stderr)
+	if code != status {
+		t.Errorf("%s: exit status %d, want %d; stderr %q", p.name, code, status, stderr)
 	}
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "kad: ") {
 		t.Errorf("%s: stderr %q, want one line starting \"kad: \"", p.name, stderr)
@@ -176,4 +183,39 @@ func TestKeyFile(t *testing.T) {
 		t.Errorf("with --id: %q, want id %s", p.firstLine, chosen)
 	}
 	p.stop()
+}
+
+// TestDataDir: a node with --data-dir restarts as itself, with the records it held, and
+// serves them to a node that joins it after the restart.
+func TestDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := filepath.Join(t.TempDir(), "kad")
+	first := startNode(t, "persistent", "--data-dir", dir)
+	if got := first.doFinal("put colour ultramarine blue"); got != "stored on 1 node" {
+		t.Fatalf("put: %q", got)
+	}
+	first.stop()
+
+	again := startNode(t, "persistent-again", "--data-dir", dir)
+	if again.id != first.id {
+		t.Fatalf("restarted as %s, want %s", again.id, first.id)
+	}
+	if got := again.doFinal("get colour"); got != "value ultramarine blue" {
+		t.Fatalf("get after restart: %q", got)
+	}
+	joiner := startNode(t, "joiner", "--bootstrap", again.contact().String())
+	if got := joiner.doFinal("get colour"); got != "value ultramarine blue" {
+		t.Fatalf("get from a node that joined after the restart: %q", got)
+	}
+	joiner.stop()
+	again.stop()
+
+	// A data directory that is a file is refused with one line and status 1.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantFailureStatus(t, startProc(t, "bad-data-dir", "node", "--data-dir", file), 1, file)
 }

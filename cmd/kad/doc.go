@@ -1,12 +1,12 @@
 // Command kad runs a Kademlia node and talks to it.
 //
-//	kad node [--transport udp|quic] [--bind IP:PORT] [--id HEX] [--key FILE]
+//	kad node [--transport udp|quic] [--bind IP:PORT] [--id HEX] [--key FILE] [--data-dir DIR]
 //	         [--bootstrap-addr IP:PORT --bootstrap-id HEX] [--bootstrap ID@IP:PORT]...
 //	         [--k N] [--alpha N] [--require-verified-ids] [--log-level LEVEL]
 //	         [--rpc-timeout D] [--timeout D]
 //
 // Every flag can also be set from an environment variable named after it: KAD_TRANSPORT,
-// KAD_BIND, KAD_ID, KAD_KEY, KAD_BOOTSTRAP_ADDR, KAD_BOOTSTRAP_ID, KAD_BOOTSTRAP (a
+// KAD_BIND, KAD_ID, KAD_KEY, KAD_DATA_DIR, KAD_BOOTSTRAP_ADDR, KAD_BOOTSTRAP_ID, KAD_BOOTSTRAP (a
 // comma-separated list), KAD_K, KAD_ALPHA, KAD_REQUIRE_VERIFIED_IDS, KAD_LOG_LEVEL,
 // KAD_RPC_TIMEOUT, KAD_TIMEOUT. A flag on the command line wins over its variable.
 //

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"kad/node"
+	"kad/node/pebblestore"
 	"kad/protocol"
 	"kad/transports"
 	"kad/transports/quic"
@@ -29,7 +32,8 @@ type nodeFlags struct {
 	transport    string
 	bind         string
 	id           protocol.ID // zero: derived from the key
-	keyFile      string      // empty: an ephemeral key
+	keyFile      string      // empty: an ephemeral key, or the data directory's
+	dataDir      string      // empty: records in memory only
 	bootstrap    []protocol.Contact
 	k, alpha     int
 	requireIDs   bool
@@ -49,6 +53,8 @@ func nodeFlagList() []cli.Flag {
 			Usage: "run under this node ID (40 `HEX` characters) instead of the key's; peers cannot verify it"},
 		&cli.StringFlag{Name: "key", EnvVars: []string{"KAD_KEY"},
 			Usage: "Ed25519 key `FILE`, created if missing; without it a new key each start"},
+		&cli.StringFlag{Name: "data-dir", EnvVars: []string{"KAD_DATA_DIR"},
+			Usage: "keep the node's key (node.key, unless --key) and records (records/) in `DIR`, so it restarts as itself with its records"},
 		&cli.StringFlag{Name: "bootstrap-addr", EnvVars: []string{"KAD_BOOTSTRAP_ADDR"},
 			Usage: "`IP:PORT` of a node to join through (with --bootstrap-id)"},
 		&cli.StringFlag{Name: "bootstrap-id", EnvVars: []string{"KAD_BOOTSTRAP_ID"},
@@ -79,6 +85,7 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		transport:  c.String("transport"),
 		bind:       c.String("bind"),
 		keyFile:    c.String("key"),
+		dataDir:    c.String("data-dir"),
 		k:          c.Int("k"),
 		alpha:      c.Int("alpha"),
 		requireIDs: c.Bool("require-verified-ids"),
@@ -197,6 +204,21 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 	defer stop()
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	var store node.Store
+	if f.dataDir != "" {
+		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+			return failure(exitFailure, fmt.Errorf("data directory: %w", err))
+		}
+		if f.keyFile == "" {
+			f.keyFile = filepath.Join(f.dataDir, "node.key")
+		}
+		ps, err := pebblestore.Open(filepath.Join(f.dataDir, "records"), pebblestore.Options{Logger: logger})
+		if err != nil {
+			return failure(exitFailure, err)
+		}
+		defer ps.Close() // deferred first, so it runs after the node's Close
+		store = ps
+	}
 	key, err := loadKey(f.keyFile)
 	if err != nil {
 		return failure(exitFailure, err)
@@ -207,6 +229,7 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 		Alpha:              f.alpha,
 		RPCTimeout:         f.rpcTimeout,
 		RequireVerifiedIDs: f.requireIDs,
+		Store:              store,
 		Logger:             logger,
 	}
 	if cfg.ID.IsZero() {

@@ -1,0 +1,125 @@
+package pebblestore_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"go.uber.org/goleak"
+
+	"kad/node"
+	"kad/node/pebblestore"
+	"kad/node/storetest"
+	"kad/protocol"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func open(t *testing.T, dir string) *pebblestore.Store {
+	t.Helper()
+	s, err := pebblestore.Open(dir, pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) node.Store {
+		s := open(t, t.TempDir())
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestReopen: records, their count and their size survive closing and opening again.
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	s := open(t, dir)
+	keep := node.Record{Key: protocol.KeyFromString("keep"), Value: []byte("kept"), Expires: now.Add(time.Hour), Stored: now, Publisher: protocol.KeyFromString("p")}
+	gone := node.Record{Key: protocol.KeyFromString("gone"), Value: []byte("deleted"), Expires: now.Add(time.Hour)}
+	for _, r := range []node.Record{keep, gone} {
+		if err := s.Put(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(gone.Key); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	if s.Len() != 1 || s.Bytes() != int64(len(keep.Value)) {
+		t.Fatalf("after reopening: Len %d, Bytes %d; want 1, %d", s.Len(), s.Bytes(), len(keep.Value))
+	}
+	got, ok := s.Get(keep.Key, now)
+	if !ok || string(got.Value) != "kept" || !got.Expires.Equal(keep.Expires) || !got.Stored.Equal(keep.Stored) || got.Publisher != keep.Publisher {
+		t.Fatalf("after reopening: %+v, %v", got, ok)
+	}
+	if _, ok := s.Get(gone.Key, now); ok {
+		t.Fatal("deleted record back after reopening")
+	}
+}
+
+// TestOpenRefusesBadInput: a directory that is not a database, or a database holding a
+// record it cannot read, is refused with a clear error naming the path, never a panic.
+func TestOpenRefusesBadInput(t *testing.T) {
+	t.Run("file in place of the directory", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "records")
+		if err := os.WriteFile(path, []byte("not a database"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := pebblestore.Open(path, pebblestore.Options{})
+		if err == nil {
+			t.Fatal("opened a plain file as a database")
+		}
+		if !contains(err.Error(), path) {
+			t.Fatalf("error %q does not name %s", err, path)
+		}
+	})
+	t.Run("garbage manifest", func(t *testing.T) {
+		dir := t.TempDir()
+		s := open(t, dir)
+		s.Close()
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if len(e.Name()) > 8 && e.Name()[:8] == "MANIFEST" {
+				if err := os.WriteFile(filepath.Join(dir, e.Name()), []byte("garbage garbage garbage"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if s, err := pebblestore.Open(dir, pebblestore.Options{}); err == nil {
+			s.Close()
+			t.Fatal("opened a database with a garbage manifest")
+		}
+	})
+	t.Run("unreadable record", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := pebble.Open(dir, &pebble.Options{FS: vfs.Default})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := append([]byte{'r'}, make([]byte, protocol.IDBytes)...)
+		if err := db.Set(key, []byte{9, 9, 9}, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		_, err = pebblestore.Open(dir, pebblestore.Options{})
+		if !errors.Is(err, pebblestore.ErrCorrupt) {
+			t.Fatalf("got %v, want ErrCorrupt", err)
+		}
+	})
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
