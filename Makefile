@@ -5,7 +5,7 @@ ARGS    ?= --transport udp
 BENCHARGS ?=
 FUZZTIME ?= 60s
 
-.PHONY: all build run test test-short vet bench fuzz clean
+.PHONY: all build run test test-short vet lint bench fuzz clean
 
 all: build
 
@@ -23,6 +23,10 @@ vet:
 # Everything that must pass: vet, then every test (unit, cluster, integration) under -race.
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# staticcheck, fetched through the module proxy (not part of make test).
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 test-short:
 	$(GO) test -short -count=1 ./...

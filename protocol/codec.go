@@ -235,13 +235,8 @@ func appendContact(b []byte, c Contact) []byte {
 	return appendAddr(b, c.Addr)
 }
 
-func parseContact(b []byte) (Contact, error) {
-	var c Contact
-	err := parseContactInto(&c, b)
-	return c, err
-}
-
-// parseContactInto is parseContact writing in place, which spares a copy per contact.
+// parseContactInto reads a packed contact into c, in place, which spares a copy per
+// contact.
 func parseContactInto(c *Contact, b []byte) error {
 	if len(b) != IDBytes+6 && len(b) != IDBytes+18 {
 		return fmt.Errorf("packed contact of %d bytes, want %d or %d", len(b), IDBytes+6, IDBytes+18)

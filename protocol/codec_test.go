@@ -657,7 +657,7 @@ func TestReply(t *testing.T) {
 	if rep.RPCID != req.RPCID || rep.Sender != nodeB || rep.SenderAddr != addrB || rep.Type != TypeNodes {
 		t.Fatalf("Reply = %+v", rep)
 	}
-	if NewRPCID() == NewRPCID() {
+	if first, second := NewRPCID(), NewRPCID(); first == second {
 		t.Fatal("NewRPCID repeated itself")
 	}
 	var err error = &RemoteError{Code: CodeRefused, Text: "quota"}

@@ -220,8 +220,8 @@ func TestCommonPrefixLen(t *testing.T) {
 	}
 	t.Run("matches the bit length of the distance", func(t *testing.T) {
 		for range 1000 {
-			a, b := RandomID(r), RandomID(r)
-			b = a.RandomInBucket(int(r.Uint64()%IDBits), r)
+			a := RandomID(r)
+			b := a.RandomInBucket(int(r.Uint64()%IDBits), r)
 			if got, want := a.CommonPrefixLen(b), IDBits-bigDist(a, b).BitLen(); got != want {
 				t.Fatalf("CommonPrefixLen(%v, %v) = %d, want %d", a, b, got, want)
 			}

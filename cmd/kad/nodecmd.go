@@ -29,18 +29,17 @@ import (
 
 // nodeFlags is what the flags of `kad node` say, checked.
 type nodeFlags struct {
-	transport    string
-	bind         string
-	id           protocol.ID // zero: derived from the key
-	keyFile      string      // empty: an ephemeral key, or the data directory's
-	dataDir      string      // empty: records in memory only
-	bootstrap    []protocol.Contact
-	k, alpha     int
-	requireIDs   bool
-	logLevel     slog.Level
-	rpcTimeout   time.Duration
-	timeout      time.Duration
-	bootstrapSet bool
+	transport  string
+	bind       string
+	id         protocol.ID // zero: derived from the key
+	keyFile    string      // empty: an ephemeral key, or the data directory's
+	dataDir    string      // empty: records in memory only
+	bootstrap  []protocol.Contact
+	k, alpha   int
+	requireIDs bool
+	logLevel   slog.Level
+	rpcTimeout time.Duration
+	timeout    time.Duration
 }
 
 func nodeFlagList() []cli.Flag {
