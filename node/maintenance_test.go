@@ -86,6 +86,12 @@ func TestRepublishOutlivesTTL(t *testing.T) {
 		if _, err := nodes[0].Put(t.Context(), key, []byte("v")); err != nil {
 			t.Fatal(err)
 		}
+		// A record its publisher stopped republishing.
+		dropped := protocol.KeyFromString("dropped")
+		if _, err := nodes[0].Put(t.Context(), dropped, []byte("d")); err != nil {
+			t.Fatal(err)
+		}
+		nodes[0].Unpublish(dropped)
 		// A record nobody republishes, stored straight at one node.
 		orphan := protocol.KeyFromString("orphan")
 		if err := nodes[1].StoreAt(t.Context(), nodes[2].Contact(), orphan, []byte("o")); err != nil {
@@ -95,6 +101,9 @@ func TestRepublishOutlivesTTL(t *testing.T) {
 		synctest.Wait()
 		if len(holders(nodes, key)) == 0 {
 			t.Fatal("republished record gone after 5 h with a 2 h lifetime")
+		}
+		if h := holders(nodes, dropped); len(h) != 0 {
+			t.Fatalf("unpublished record still held by %d nodes after 5 h with a 2 h lifetime", len(h))
 		}
 		if h := holders(nodes, orphan); len(h) != 0 {
 			t.Fatalf("record stored once still held by %d nodes after 5 h with a 2 h lifetime", len(h))

@@ -252,6 +252,15 @@ func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, err
 	return stored, nil
 }
 
+// Unpublish stops the republishing of a key this node put. The copies in the network
+// live out their lifetime (RecordTTL from the last put) and expire; this node's own copy
+// too.
+func (n *Node) Unpublish(key protocol.ID) {
+	n.pubMu.Lock()
+	delete(n.published, key)
+	n.pubMu.Unlock()
+}
+
 // put stores value under key, to live ttl, at the k nodes closest to key, this node
 // among them if it is one of the k closest and keepLocal is set.
 func (n *Node) put(ctx context.Context, key protocol.ID, value []byte, ttl time.Duration, keepLocal bool) (int, error) {
