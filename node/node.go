@@ -184,39 +184,67 @@ func (n *Node) maintain() {
 	sem := make(chan struct{}, n.cfg.Alpha)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	expiry := time.NewTicker(n.cfg.ExpireInterval)
-	defer expiry.Stop()
-	refresh := time.NewTicker(n.cfg.RefreshInterval)
-	defer refresh.Stop()
-	replicate := time.NewTicker(n.cfg.ReplicateInterval)
-	defer replicate.Stop()
-	republish := time.NewTicker(n.cfg.RepublishInterval)
-	defer republish.Stop()
-	// Each periodic task runs in its own goroutine, one of a kind at a time, so a slow
-	// round of lookups never holds up liveness checks or expiry.
+	// The periodic tasks are driven by time.AfterFunc timers that post to one channel,
+	// rather than by Tickers in the select: fewer channel timers, and none of the
+	// periodic kind, which the runtime's synctest bubbles have been seen to crash on
+	// (a nil dereference in runtime.(*timer).maybeRunChan, Go 1.26.8).
+	const (
+		taskExpire = iota
+		taskRefresh
+		taskReplicate
+		taskRepublish
+	)
+	// A timer posts its task when it fires; the loop re-arms it when it takes the task.
+	due := make(chan int, 4)
+	periods := []time.Duration{
+		taskExpire:    n.cfg.ExpireInterval,
+		taskRefresh:   n.cfg.RefreshInterval,
+		taskReplicate: n.cfg.ReplicateInterval,
+		taskRepublish: n.cfg.RepublishInterval,
+	}
+	timers := make([]*time.Timer, len(periods))
+	for task, period := range periods {
+		timers[task] = time.AfterFunc(period, func() {
+			select {
+			case due <- task:
+			default: // cannot happen: each timer posts once until re-armed
+			}
+		})
+	}
+	defer func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}()
+	// Each periodic task but expiry runs in its own goroutine, one of a kind at a time,
+	// so a slow round of lookups never holds up liveness checks or expiry.
 	var refreshing, replicating, republishing atomic.Bool
-	background := func(running *atomic.Bool, task func(time.Time), now time.Time) {
+	background := func(running *atomic.Bool, task func(time.Time)) {
 		if !running.CompareAndSwap(false, true) {
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { running.Store(false); wg.Done() }()
-			task(now)
+			task(time.Now())
 		}()
 	}
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case now := <-expiry.C:
-			n.expire(now)
-		case now := <-refresh.C:
-			background(&refreshing, n.refresh, now)
-		case now := <-replicate.C:
-			background(&replicating, n.replicate, now)
-		case now := <-republish.C:
-			background(&republishing, n.republish, now)
+		case task := <-due:
+			timers[task].Reset(periods[task])
+			switch task {
+			case taskExpire:
+				n.expire(time.Now())
+			case taskRefresh:
+				background(&refreshing, n.refresh)
+			case taskReplicate:
+				background(&replicating, n.replicate)
+			case taskRepublish:
+				background(&republishing, n.republish)
+			}
 		case c := <-n.pings:
 			select {
 			case sem <- struct{}{}:
