@@ -14,10 +14,7 @@ import (
 // node that answered without it (paper §2.3), with a shorter lifetime than the original.
 func TestValueLookupCaches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{Latency: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 3, Alpha: 1}
 		nodes := memCluster(t, nw, 30, cfg)
 		key := protocol.KeyFromString("popular")
@@ -41,15 +38,7 @@ func TestValueLookupCaches(t *testing.T) {
 				entry = n
 			}
 		}
-		tr, err := nw.NewTransport()
-		if err != nil {
-			t.Fatal(err)
-		}
-		reader, err := node.New(cfg, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer reader.Close()
+		reader := memNode(t, nw, cfg)
 		if _, err := reader.Ping(t.Context(), entry.Contact()); err != nil {
 			t.Fatal(err)
 		}

@@ -24,20 +24,8 @@ func newMemPair(t *testing.T, cfg node.Config) (*node.Node, transports.Transport
 // newMemNode starts one node on a new mem network.
 func newMemNode(t *testing.T, cfg node.Config) (*mem.Network, *node.Node) {
 	t.Helper()
-	nw, err := mem.NewNetwork(mem.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := nw.NewTransport()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(cfg, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return nw, n
+	nw := newNet(t, mem.Options{})
+	return nw, memNode(t, nw, cfg)
 }
 
 // rawTransport returns a transport on nw for sending hand-made messages; it answers no

@@ -45,20 +45,37 @@ func (s *slowTransport) Call(ctx context.Context, to protocol.Contact, req []byt
 	return s.Transport.Call(ctx, to, req)
 }
 
-// memCluster starts n nodes on one mem network inside the current synctest bubble.
+// newNet returns a mem network with opts.
+func newNet(t *testing.T, opts mem.Options) *mem.Network {
+	t.Helper()
+	nw, err := mem.NewNetwork(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nw
+}
+
+// memNode starts one node on nw, closed when the test ends.
+func memNode(t *testing.T, nw *mem.Network, cfg node.Config) *node.Node {
+	t.Helper()
+	tr, err := nw.NewTransport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(cfg, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// memCluster starts n nodes on one mem network, each joining through the first.
 func memCluster(t *testing.T, nw *mem.Network, n int, cfg node.Config) []*node.Node {
 	t.Helper()
 	var nodes []*node.Node
 	for i := range n {
-		tr, err := nw.NewTransport()
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd, err := node.New(cfg, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nd.Close() })
+		nd := memNode(t, nw, cfg)
 		nodes = append(nodes, nd)
 		if i > 0 {
 			if err := nd.Bootstrap(t.Context(), nodes[0].Contact()); err != nil {
@@ -80,10 +97,7 @@ func sortedByDistance(target protocol.ID, nodes []*node.Node) []*node.Node {
 // the true closest through it, and end without waiting for the slow peers.
 func TestLookupSlowPeersDoNotStall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{Latency: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 8, Alpha: 3, RPCTimeout: 2 * time.Second, StragglerDelay: 50 * time.Millisecond}
 		core := memCluster(t, nw, 60, cfg)
 		target := protocol.RandomID(nil)
@@ -132,10 +146,7 @@ func TestLookupSlowPeersDoNotStall(t *testing.T) {
 // and return the closest live ones.
 func TestLookupSkipsDeadPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{Latency: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		// With k = 20 and 40 nodes every table holds nearly everyone, so the dead peers
 		// cannot hide the live ones behind them (with a small k they can: a node's k
 		// closest may all be dead, and it reports no one beyond them).
@@ -177,19 +188,7 @@ func TestLookupSkipsDeadPeers(t *testing.T) {
 
 // TestLookupEndsOnEmptyTable: a node with no contacts fails fast with ErrNoContacts.
 func TestLookupEndsOnEmptyTable(t *testing.T) {
-	nw, err := mem.NewNetwork(mem.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := nw.NewTransport()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(node.Config{}, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := memNode(t, newNet(t, mem.Options{}), node.Config{})
 	if _, err := n.Lookup(t.Context(), protocol.RandomID(nil)); !errorsIs(err, node.ErrNoContacts) {
 		t.Fatalf("got %v, want ErrNoContacts", err)
 	}

@@ -25,10 +25,7 @@ func holders(nodes []*node.Node, key protocol.ID) []*node.Node {
 // less than an interval after the STORE, and skips it), so the record keeps k copies.
 func TestReplicationRestoresCopies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{Latency: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 8, RPCTimeout: time.Second, ReplicateInterval: time.Hour, RefreshInterval: time.Hour}
 		nodes := memCluster(t, nw, 40, cfg)
 		key := protocol.KeyFromString("survivor")
@@ -76,10 +73,7 @@ func TestReplicationRestoresCopies(t *testing.T) {
 // the publisher does so every RepublishInterval, so the record outlives RecordTTL.
 func TestRepublishOutlivesTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{Latency: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 3, RecordTTL: 2 * time.Hour, RepublishInterval: time.Hour}
 		nodes := memCluster(t, nw, 10, cfg)
 		key := protocol.KeyFromString("renewed")
@@ -115,10 +109,7 @@ func TestRepublishOutlivesTTL(t *testing.T) {
 // its buckets with lookups of its own.
 func TestRefreshLooksUpStaleBuckets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{Latency: time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{RefreshInterval: time.Hour}
 		nodes := memCluster(t, nw, 20, cfg)
 		before := nodes[5].Stats().Lookups

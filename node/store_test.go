@@ -47,17 +47,10 @@ func TestStoreQuota(t *testing.T) {
 // leave the store within ExpireInterval.
 func TestExpiredRecordsRemoved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, err := mem.NewNetwork(mem.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		nw := newNet(t, mem.Options{})
 		nodes := memCluster(t, nw, 2, node.Config{ExpireInterval: time.Minute})
 		key := protocol.KeyFromString("short-lived")
-		raw, err := nw.NewTransport()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
+		raw := rawTransport(t, nw)
 		m := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil),
 			Key: key, Value: []byte("v"), TTL: 90}
 		if got := call(t, raw, nodes[0].Contact(), encode(t, m)); got.Type != protocol.TypeStored {
