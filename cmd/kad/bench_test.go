@@ -209,18 +209,7 @@ func TestBenchUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"kad", "bench"}, tt.args...), strings.NewReader(""), &stdout, &stderr)
-			if code != exitUsage {
-				t.Errorf("exit status %d, want %d (stderr %q)", code, exitUsage, stderr.String())
-			}
-			if stdout.Len() != 0 {
-				t.Errorf("stdout: %q, want nothing", stdout.String())
-			}
-			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "kad: ") || !strings.Contains(lines[0], tt.want) {
-				t.Errorf("stderr: %q, want one line starting \"kad: \" naming %q", stderr.String(), tt.want)
-			}
+			wantUsageError(t, append([]string{"kad", "bench"}, tt.args...), tt.want)
 		})
 	}
 }

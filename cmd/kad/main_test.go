@@ -143,18 +143,7 @@ func TestUsageErrors(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"kad"}, tt.args...), strings.NewReader(""), &stdout, &stderr)
-			if code != exitUsage {
-				t.Errorf("exit status %d, want %d (stderr %q)", code, exitUsage, stderr.String())
-			}
-			if stdout.Len() != 0 {
-				t.Errorf("stdout: %q, want nothing", stdout.String())
-			}
-			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "kad: ") || !strings.Contains(lines[0], tt.want) {
-				t.Errorf("stderr: %q, want one line starting \"kad: \" naming %q", stderr.String(), tt.want)
-			}
+			wantUsageError(t, append([]string{"kad"}, tt.args...), tt.want)
 		})
 	}
 }
@@ -168,5 +157,23 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(stdout.String(), "node") {
 			t.Errorf("%q: stdout %q lacks the node command", args, stdout.String())
 		}
+	}
+}
+
+// wantUsageError runs kad with args and checks it fails as a usage error: exit status 2,
+// nothing on standard output, one line on standard error starting "kad: " and naming want.
+func wantUsageError(t *testing.T, args []string, want string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+	if code != exitUsage {
+		t.Errorf("exit status %d, want %d (stderr %q)", code, exitUsage, stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %q, want nothing", stdout.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "kad: ") || !strings.Contains(lines[0], want) {
+		t.Errorf("stderr: %q, want one line starting \"kad: \" naming %q", stderr.String(), want)
 	}
 }
