@@ -348,19 +348,20 @@ func (n *Node) closerThanLast(key protocol.ID, closest []protocol.Contact) bool 
 func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, publisher protocol.ID) error {
 	n.storeMu.Lock()
 	defer n.storeMu.Unlock()
+	now := time.Now()
+	expires := now.Add(ttl)
 	grow := int64(len(value))
+	// The zero time reads the record even if it has expired: its bytes still count.
 	if old, ok := n.store.Get(key, time.Time{}); ok {
 		grow -= int64(len(old.Value))
+		if old.Expires.After(expires) {
+			// A shorter-lived copy (a cache, or a replica of an older STORE) never cuts
+			// short the life a record already has.
+			expires = old.Expires
+		}
 	}
 	if grow > 0 && n.store.Bytes()+grow > n.cfg.MaxStoreBytes {
 		return fmt.Errorf("%w: %d of %d bytes used", ErrStoreFull, n.store.Bytes(), n.cfg.MaxStoreBytes)
-	}
-	now := time.Now()
-	expires := now.Add(ttl)
-	if old, ok := n.store.Get(key, now); ok && old.Expires.After(expires) {
-		// A shorter-lived copy (a cache, or a replica of an older STORE) never cuts
-		// short the life a record already has.
-		expires = old.Expires
 	}
 	return n.store.Put(Record{Key: key, Value: value, Expires: expires, Stored: now, Publisher: publisher})
 }
