@@ -173,9 +173,11 @@ func (t *Transport) roundTrip(ctx context.Context, pc *peerConn, req []byte) (re
 	if _, err := s.Write(req); err != nil {
 		return nil, t.streamConnFailed(pc, err), t.streamErr(ctx, err)
 	}
-	if err := s.Close(); err != nil {
-		return nil, t.streamConnFailed(pc, err), t.streamErr(ctx, err)
-	}
+	// Close's error is left to the read side. A responder that refuses the stream resets
+	// both directions; if its STOP_SENDING lands before this Close, Close fails with a
+	// plain error that has lost the code, while readFrame gets the reset with it. A dead
+	// connection fails both.
+	_ = s.Close()
 	n, err := readFrame(s, buf)
 	if errors.Is(err, errFrameTooLarge) {
 		s.CancelRead(codeTooLarge)
