@@ -23,7 +23,7 @@ func TestValueLookupCaches(t *testing.T) {
 		}
 		holders := map[protocol.ID]bool{}
 		for _, n := range nodes {
-			if _, ok := n.Store().Get(key, time.Now()); ok {
+			if _, ok, _ := n.Store().Get(key, time.Now()); ok {
 				holders[n.ID()] = true
 			}
 		}
@@ -54,7 +54,7 @@ func TestValueLookupCaches(t *testing.T) {
 			if holders[n.ID()] {
 				continue
 			}
-			if r, ok := n.Store().Get(key, time.Now()); ok {
+			if r, ok, _ := n.Store().Get(key, time.Now()); ok {
 				cached++
 				if ttl := time.Until(r.Expires); ttl > node.DefaultConfig().RecordTTL {
 					t.Errorf("cached copy lives %v, longer than an original record", ttl)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"kad/protocol"
+	"kad/routing"
+	"kad/store"
 )
 
 // Config sets up a Node. Zero values mean "the default"; DefaultConfig returns them filled in.
@@ -24,24 +26,27 @@ type Config struct {
 	// in its place; the silent one may still answer. Default 150ms.
 	StragglerDelay time.Duration
 	// Store keeps the records this node is responsible for. Default: an in-memory store.
-	Store Store
-	// RecordTTL is how long a record lives unless re-stored (tExpire). Default 24h.
+	// The node never closes it: whoever made it closes it after the node's Close.
+	Store store.Store
+	// RecordTTL is tExpire: how long a record lives unless stored again (paper §2.5), and
+	// the longest a STORE may ask for. Default protocol.TExpire, 24h.
 	RecordTTL time.Duration
 	// MaxStoreBytes caps the total size of the values the node keeps for others; a STORE
 	// of a new record that would pass it is refused (ERROR code 3), so no sender can
 	// exhaust the node's memory. Default 64 MiB.
 	MaxStoreBytes int64
-	// ExpireInterval is how often expired records are removed from the store. Default 1 min.
-	ExpireInterval time.Duration
+	// SweepInterval is how often the store is swept of expired records; an expired record
+	// is never served, swept or not. It is not tExpire (RecordTTL). Default 1 min.
+	SweepInterval time.Duration
 	// RefreshInterval is tRefresh: a bucket that saw no lookup for this long is refreshed
-	// with a lookup of a random ID in it (paper §2.3). Default 1h.
+	// with a lookup of a random ID in it (paper §2.3). Default protocol.TRefresh, 1h.
 	RefreshInterval time.Duration
 	// ReplicateInterval is tReplicate: a node re-stores, at the k closest nodes it finds,
 	// each record it holds as one of those k that it did not itself receive within this
-	// time (paper §2.5). Default 1h.
+	// time (paper §2.5). Default protocol.TReplicate, 1h.
 	ReplicateInterval time.Duration
 	// RepublishInterval is tRepublish: the node puts again every record it published
-	// with Put, renewing its life (paper §2.5). Default 24h.
+	// with Put, renewing its life (paper §2.5). Default protocol.TRepublish, 24h.
 	RepublishInterval time.Duration
 	// MaxPerSubnetBucket and MaxPerSubnetTable cap the contacts of one k-bucket and of
 	// the routing table that may share a public /24 (IPv4) or /64 (IPv6), so that one
@@ -85,13 +90,13 @@ func (c Config) withDefaults() Config {
 		c.StragglerDelay = 150 * time.Millisecond
 	}
 	if c.RecordTTL == 0 {
-		c.RecordTTL = 24 * time.Hour
+		c.RecordTTL = protocol.TExpire
 	}
 	if c.MaxPerSubnetBucket == 0 {
-		c.MaxPerSubnetBucket = DefaultMaxPerSubnetBucket
+		c.MaxPerSubnetBucket = routing.DefaultMaxPerSubnetBucket
 	}
 	if c.MaxPerSubnetTable == 0 {
-		c.MaxPerSubnetTable = DefaultMaxPerSubnetTable
+		c.MaxPerSubnetTable = routing.DefaultMaxPerSubnetTable
 	}
 	if c.RequestRate == 0 {
 		c.RequestRate = 1000
@@ -102,17 +107,17 @@ func (c Config) withDefaults() Config {
 	if c.MaxStoreBytes == 0 {
 		c.MaxStoreBytes = 64 << 20
 	}
-	if c.ExpireInterval == 0 {
-		c.ExpireInterval = time.Minute
+	if c.SweepInterval == 0 {
+		c.SweepInterval = time.Minute
 	}
 	if c.RefreshInterval == 0 {
-		c.RefreshInterval = time.Hour
+		c.RefreshInterval = protocol.TRefresh
 	}
 	if c.ReplicateInterval == 0 {
-		c.ReplicateInterval = time.Hour
+		c.ReplicateInterval = protocol.TReplicate
 	}
 	if c.RepublishInterval == 0 {
-		c.RepublishInterval = 24 * time.Hour
+		c.RepublishInterval = protocol.TRepublish
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -120,17 +125,46 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func (c Config) validate() error {
+// Validate reports the first field of c, with its defaults filled in, that is out of
+// range, as a *ConfigError naming it. New calls it; a program that builds a Config from
+// flags calls it to word the error as its flags.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	bad := func(field string, value any, want string) error {
+		return &ConfigError{Field: field, Value: value, Want: want}
+	}
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"RPCTimeout", c.RPCTimeout}, {"StragglerDelay", c.StragglerDelay}, {"RecordTTL", c.RecordTTL},
+		{"SweepInterval", c.SweepInterval}, {"RefreshInterval", c.RefreshInterval},
+		{"ReplicateInterval", c.ReplicateInterval}, {"RepublishInterval", c.RepublishInterval},
+	}
 	switch {
 	case c.K < 1 || c.K > protocol.MaxContacts:
-		return fmt.Errorf("config: k = %d, want 1..%d", c.K, protocol.MaxContacts)
+		return bad("K", c.K, fmt.Sprintf("1..%d", protocol.MaxContacts))
 	case c.Alpha < 1 || c.Alpha > c.K:
-		return fmt.Errorf("config: alpha = %d, want 1..k (%d)", c.Alpha, c.K)
-	case c.RPCTimeout < 0 || c.StragglerDelay < 0 || c.RecordTTL < 0 || c.ExpireInterval < 0 ||
-		c.RefreshInterval < 0 || c.ReplicateInterval < 0 || c.RepublishInterval < 0:
-		return fmt.Errorf("config: negative duration")
+		return bad("Alpha", c.Alpha, fmt.Sprintf("1..K (%d)", c.K))
 	case c.MaxStoreBytes < protocol.MaxValueSize:
-		return fmt.Errorf("config: MaxStoreBytes = %d, want at least one value (%d)", c.MaxStoreBytes, protocol.MaxValueSize)
+		return bad("MaxStoreBytes", c.MaxStoreBytes, fmt.Sprintf("at least one value (%d)", protocol.MaxValueSize))
+	}
+	for _, d := range durations {
+		if d.d < 0 {
+			return bad(d.name, d.d, "more than 0")
+		}
 	}
 	return nil
+}
+
+// ConfigError is the error of Config.Validate: which field is out of range, its value,
+// and what it should be.
+type ConfigError struct {
+	Field string // the Config field, e.g. "Alpha"
+	Value any
+	Want  string // e.g. "1..K (20)"
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("config: %s = %v, want %s", e.Field, e.Value, e.Want)
 }

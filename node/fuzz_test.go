@@ -70,7 +70,7 @@ func FuzzHandle(f *testing.F) {
 		} else if errors.Is(err, protocol.ErrMalformed) && reply.Type != protocol.TypeError {
 			t.Fatalf("malformed request answered with %s", reply.Type)
 		}
-		if r, ok := n.store.Get(kept, time.Now()); !ok || string(r.Value) != "kept value" {
+		if r, ok, err := n.store.Get(kept, time.Now()); err != nil || !ok || string(r.Value) != "kept value" {
 			if in, err := protocol.Decode(req); err != nil || in.Type != protocol.TypeStore || in.Key != kept {
 				t.Fatal("stored record lost")
 			}

@@ -8,6 +8,40 @@ import (
 	"kad/protocol"
 )
 
+// The lookup engine: the iterative node and value lookup of paper §2.3, written against
+// a query function rather than the network, so that its rules (how many requests are in
+// flight, when a silent request stops counting, when one times out, when the lookup ends)
+// can be tested with scripted replies. The node supplies a query that sends FIND_NODE or
+// FIND_VALUE; the tests supply one that answers from a table.
+
+// query asks one contact for what it knows of the lookup's target. It blocks until the
+// contact answers, fails, or ctx ends; it must return soon after ctx ends.
+type query func(ctx context.Context, c protocol.Contact) queryReply
+
+// queryReply is what one contact answered.
+type queryReply struct {
+	contacts []protocol.Contact // the contacts it knows closest to the target
+	value    []byte             // the value, when found
+	found    bool
+	err      error // no valid answer
+}
+
+// lookupParams are the inputs of one lookup.
+type lookupParams struct {
+	target protocol.ID
+	self   protocol.ID // never asked, never in the result
+	seeds  []protocol.Contact
+	k      int
+	alpha  int
+	// straggler is how long a request may go unanswered before it stops counting
+	// against alpha; timeout is when it fails.
+	straggler, timeout time.Duration
+	query              query
+	// timedOut, when set, is told of each request the lookup gave up on (the node counts
+	// it against the contact in its routing table).
+	timedOut func(protocol.Contact)
+}
+
 // The states of a lookup candidate.
 const (
 	candFresh    = iota // not asked yet
@@ -24,61 +58,46 @@ type candidate struct {
 	sent      time.Time
 }
 
-type lookupReply struct {
-	cand     *candidate
-	contacts []protocol.Contact
-	value    []byte
-	found    bool
-	err      error
-}
-
 // lookupResult is what an iterative lookup learned.
 type lookupResult struct {
 	closest []protocol.Contact // the k closest that answered, closest first
 	value   []byte
 	found   bool
-	rpcs    int // requests sent
-	rounds  int // longest chain of referrals that was followed
+	// cacheAt is the closest candidate that answered without the value, once it was
+	// found (paper §2.3), and cacheCloser how many candidates closer to the target than
+	// it neither failed nor answered. cacheAt's ID is zero when there is none.
+	cacheAt     protocol.Contact
+	cacheCloser int
+	rpcs        int // requests sent
+	rounds      int // longest chain of referrals that was followed
 }
 
-// lookup runs the iterative node or value lookup of paper §2.3. It keeps up to Alpha
-// requests in flight to the closest candidates not yet asked; a request unanswered after
-// StragglerDelay stops counting against Alpha, so one slow peer never stalls the lookup.
-// It ends when the k closest candidates that did not fail have all answered, or, for a
-// value lookup, at the first value. Every goroutine it starts has ended when it returns.
-func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (*lookupResult, error) {
-	k, alpha := n.cfg.K, n.cfg.Alpha
-	seeds := n.table.Closest(target, k)
-	if len(seeds) == 0 {
-		if err := n.closedErr(); err != nil {
-			return nil, err
-		}
-		return nil, ErrNoContacts
-	}
-	n.table.Touch(target, time.Now())
+// runLookup keeps up to alpha requests in flight to the closest candidates not yet asked;
+// a request unanswered after straggler stops counting against alpha, so one slow peer never
+// stalls the lookup, and one unanswered after timeout fails. It ends when the k closest
+// candidates that did not fail have all answered, or, for a value lookup, at the first
+// value. One timer serves all its requests. Every goroutine it starts has ended when it
+// returns; a reply that comes after its request timed out is ignored. The result is
+// never nil, also with an error (when ctx ends), so that its counts can be read.
+func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	res := &lookupResult{}
-	n.counters.lookups.Add(1)
-	defer func() {
-		n.counters.lookupRequests.Add(uint64(res.rpcs))
-		n.counters.lookupRounds.Add(uint64(res.rounds))
-		if res.found {
-			n.counters.valuesFound.Add(1)
-		}
-	}()
-
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
 		wg.Wait()
 	}()
-
+	type reply struct {
+		cand *candidate
+		queryReply
+	}
 	var (
 		shortlist []*candidate // sorted by distance to target
-		known     = map[protocol.ID]bool{n.self.ID: true}
-		replies   = make(chan lookupReply, alpha)
+		known     = map[protocol.ID]bool{p.self: true}
+		replies   = make(chan reply, p.alpha)
 		timer     = time.NewTimer(time.Hour)
 	)
+	timer.Stop()
 	defer timer.Stop()
 	add := func(c protocol.Contact, depth int) {
 		if known[c.ID] {
@@ -88,12 +107,12 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		cand := &candidate{Contact: c, depth: depth}
 		i := len(shortlist)
 		shortlist = append(shortlist, cand)
-		for ; i > 0 && target.CmpDistance(c.ID, shortlist[i-1].ID) < 0; i-- {
+		for ; i > 0 && p.target.CmpDistance(c.ID, shortlist[i-1].ID) < 0; i-- {
 			shortlist[i] = shortlist[i-1]
 		}
 		shortlist[i] = cand
 	}
-	for _, c := range seeds {
+	for _, c := range p.seeds {
 		add(c, 1)
 	}
 	send := func(c *candidate) {
@@ -102,32 +121,19 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := lookupReply{cand: c}
-			req := &protocol.Message{Type: protocol.TypeFindNode, Key: target}
-			if findValue {
-				req.Type = protocol.TypeFindValue
-			}
-			reply, err := n.call(ctx, c.Contact, req)
-			switch {
-			case err != nil:
-				r.err = err
-			case reply.Type == protocol.TypeValue:
-				r.value, r.found = reply.Value, true
-			default:
-				r.contacts = reply.Contacts
-			}
+			r := reply{cand: c, queryReply: p.query(ctx, c.Contact)}
 			select {
 			case replies <- r:
 			case <-ctx.Done():
 			}
 		}()
 	}
+	stragglerAfter := min(p.straggler, p.timeout)
 
 	for {
 		// Walk the k closest candidates that have not failed: ask fresh ones while fewer
 		// than alpha prompt requests are out, and see whether any is still unsettled.
 		inFlight, pending := 0, false
-		var nextStraggle time.Time
 		for _, c := range shortlist {
 			if c.state == candWaiting && !c.straggler {
 				inFlight++
@@ -135,14 +141,14 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		}
 		counted := 0
 		for _, c := range shortlist {
-			if counted == k {
+			if counted == p.k {
 				break
 			}
 			switch c.state {
 			case candFailed:
 				continue
 			case candFresh:
-				if inFlight < alpha {
+				if inFlight < p.alpha {
 					send(c)
 					inFlight++
 				}
@@ -156,42 +162,41 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 			break
 		}
 		// The next timer event: a request becoming a straggler, or timing out.
+		var next time.Time
 		for _, c := range shortlist {
 			if c.state != candWaiting {
 				continue
 			}
-			t := c.sent.Add(n.cfg.RPCTimeout)
+			t := c.sent.Add(p.timeout)
 			if !c.straggler {
-				t = c.sent.Add(min(n.cfg.StragglerDelay, n.cfg.RPCTimeout))
+				t = c.sent.Add(stragglerAfter)
 			}
-			if nextStraggle.IsZero() || t.Before(nextStraggle) {
-				nextStraggle = t
+			if next.IsZero() || t.Before(next) {
+				next = t
 			}
 		}
 		var timerC <-chan time.Time
-		if !nextStraggle.IsZero() {
-			timer.Reset(time.Until(nextStraggle))
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
 			timerC = timer.C
 		}
 
 		select {
 		case <-ctx.Done():
-			if err := n.closedErr(); err != nil {
-				return nil, err
-			}
-			return nil, ctx.Err()
+			return res, ctx.Err()
 		case <-timerC:
 			now := time.Now()
 			for _, c := range shortlist {
 				if c.state != candWaiting {
 					continue
 				}
-				if !now.Before(c.sent.Add(n.cfg.RPCTimeout)) {
-					// Timed out. Its goroutine ends when the lookup does; a late
-					// answer is ignored.
+				if !now.Before(c.sent.Add(p.timeout)) {
+					// Timed out. Its goroutine ends when the lookup does.
 					c.state = candFailed
-					n.table.Failed(c.ID)
-				} else if !now.Before(c.sent.Add(n.cfg.StragglerDelay)) {
+					if p.timedOut != nil {
+						p.timedOut(c.Contact)
+					}
+				} else if !now.Before(c.sent.Add(stragglerAfter)) {
 					c.straggler = true
 				}
 			}
@@ -201,17 +206,14 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 			}
 			if r.err != nil {
 				r.cand.state = candFailed
-				n.log.Debug("lookup request failed", "peer", r.cand.Addr, "err", r.err)
 				break
 			}
 			r.cand.state = candAnswered
-			if r.cand.depth > res.rounds {
-				res.rounds = r.cand.depth
-			}
+			res.rounds = max(res.rounds, r.cand.depth)
 			if r.found {
 				res.found, res.value = true, r.value
-				n.cacheAt(shortlist, r.cand, target, r.value)
-				res.closest = answered(shortlist, k)
+				res.cacheAt, res.cacheCloser = cacheTarget(shortlist, r.cand)
+				res.closest = answered(shortlist, p.k)
 				return res, nil
 			}
 			for _, c := range r.contacts {
@@ -228,7 +230,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 			}
 		}
 	}
-	res.closest = answered(shortlist, k)
+	res.closest = answered(shortlist, p.k)
 	return res, nil
 }
 
@@ -246,11 +248,10 @@ func answered(shortlist []*candidate, k int) []protocol.Contact {
 	return out
 }
 
-// cacheAt stores a found value at the closest candidate that answered without it (paper
-// §2.3), so later lookups for a popular key end sooner. The copy's lifetime halves for
-// every candidate closer to the key than it, so caches far from the key fade first
-// (paper §2.5: "exponentially inversely proportional to the number of nodes between").
-func (n *Node) cacheAt(shortlist []*candidate, finder *candidate, target protocol.ID, value []byte) {
+// cacheTarget returns the closest candidate other than finder that answered (without the
+// value, or it would have been the finder), and how many candidates closer than it are
+// still unsettled.
+func cacheTarget(shortlist []*candidate, finder *candidate) (protocol.Contact, int) {
 	closer := 0
 	for _, c := range shortlist {
 		if c == finder || c.state == candFailed {
@@ -260,17 +261,91 @@ func (n *Node) cacheAt(shortlist []*candidate, finder *candidate, target protoco
 			closer++
 			continue
 		}
-		ttl := n.cfg.RecordTTL >> min(closer, 20)
-		secs := uint32(max(ttl/time.Second, 1))
-		to := c.Contact
-		n.goFunc(func() {
-			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RPCTimeout)
-			defer cancel()
-			_, err := n.rpc(ctx, to, &protocol.Message{Type: protocol.TypeStore, Key: target, Value: value, TTL: secs})
-			if err != nil {
-				n.log.Debug("cache store failed", "peer", to.Addr, "err", err)
-			}
-		})
-		return
+		return c.Contact, closer
 	}
+	return protocol.Contact{}, 0
+}
+
+// lookup runs an iterative lookup for target from the routing table's k closest
+// contacts: FIND_VALUE when findValue is set, else FIND_NODE. A found value is cached at
+// the closest node that answered without it.
+func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (*lookupResult, error) {
+	seeds := n.table.Closest(target, n.cfg.K)
+	if len(seeds) == 0 {
+		if err := n.closedErr(); err != nil {
+			return nil, err
+		}
+		return nil, ErrNoContacts
+	}
+	n.table.Touch(target, time.Now())
+	typ := protocol.TypeFindNode
+	if findValue {
+		typ = protocol.TypeFindValue
+	}
+	res, err := runLookup(ctx, lookupParams{
+		target:    target,
+		self:      n.self.ID,
+		seeds:     seeds,
+		k:         n.cfg.K,
+		alpha:     n.cfg.Alpha,
+		straggler: n.cfg.StragglerDelay,
+		timeout:   n.cfg.RPCTimeout,
+		query: func(ctx context.Context, c protocol.Contact) queryReply {
+			reply, err := n.call(ctx, c, &protocol.Message{Type: typ, Key: target})
+			switch {
+			case err != nil:
+				n.log.Debug("lookup request failed", "peer", c.Addr, "err", err)
+				return queryReply{err: err}
+			case reply.Type == protocol.TypeValue:
+				return queryReply{value: reply.Value, found: true}
+			}
+			return queryReply{contacts: reply.Contacts}
+		},
+		timedOut: func(c protocol.Contact) { n.record(c, outcomeFailed) },
+	})
+	n.counters.lookups.Add(1)
+	n.counters.lookupRequests.Add(uint64(res.rpcs))
+	n.counters.lookupRounds.Add(uint64(res.rounds))
+	if err != nil {
+		if cerr := n.closedErr(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, err
+	}
+	if res.found {
+		n.counters.valuesFound.Add(1)
+		if !res.cacheAt.ID.IsZero() {
+			n.cache(res.cacheAt, res.cacheCloser, target, res.value)
+		}
+	}
+	return res, nil
+}
+
+// cache stores a found value at c, the closest node of a lookup that answered without it
+// (paper §2.3), so later lookups for a popular key end sooner. The copy's lifetime halves
+// for every node closer to the key than c, so caches far from the key fade first (paper
+// §2.5: "exponentially inversely proportional to the number of nodes between").
+func (n *Node) cache(c protocol.Contact, closer int, key protocol.ID, value []byte) {
+	ttl := n.cfg.RecordTTL >> min(closer, 20)
+	secs := uint32(max(ttl/time.Second, 1))
+	n.goFunc(func() {
+		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RPCTimeout)
+		defer cancel()
+		_, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: secs})
+		if err != nil {
+			n.log.Debug("cache store failed", "peer", c.Addr, "err", err)
+		}
+	})
+}
+
+// Lookup finds the k nodes closest to key in the network (iterative FIND_NODE), closest
+// first. The node itself is not in the list.
+func (n *Node) Lookup(ctx context.Context, key protocol.ID) ([]protocol.Contact, error) {
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	res, err := n.lookup(ctx, key, false)
+	if err != nil {
+		return nil, err
+	}
+	return res.closest, nil
 }

@@ -2,28 +2,185 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"kad/protocol"
+	"kad/store"
 )
 
-// refresh looks up a random ID in every bucket that saw no lookup within RefreshInterval,
-// from bucket 0 up to the one the closest known neighbour is in; deeper buckets are empty
-// and stay so until a closer node appears (paper §2.3).
-func (n *Node) refresh(now time.Time) {
+// The paper's maintenance (§2.3, §2.5): joining, the liveness checks of full buckets,
+// bucket refresh, replication, republishing and expiry, driven by one goroutine.
+
+// Bootstrap joins the network through the given contacts (an ID may be zero when unknown):
+// it pings them, looks up its own ID, and refreshes every bucket farther away than its
+// closest neighbour (paper §2.3). It fails with ErrBootstrap when none of them answers.
+func (n *Node) Bootstrap(ctx context.Context, contacts ...protocol.Contact) error {
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	if len(contacts) == 0 {
+		return fmt.Errorf("%w: no bootstrap contacts", ErrBootstrap)
+	}
+	type result struct {
+		c   protocol.Contact
+		err error
+	}
+	results := make(chan result, len(contacts))
+	for _, c := range contacts {
+		go func() {
+			got, err := n.Ping(ctx, c)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", c.Addr, err)
+			}
+			results <- result{got, err}
+		}()
+	}
+	var errs []error
+	ok := 0
+	for range contacts {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+		} else {
+			ok++
+		}
+	}
+	if ok == 0 {
+		if err := n.closedErr(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrBootstrap, errors.Join(errs...))
+	}
+	if _, err := n.Lookup(ctx, n.self.ID); err != nil {
+		return fmt.Errorf("%w: self lookup: %w", ErrBootstrap, err)
+	}
+	// The self lookup filled the closest neighbour's bucket; the farther ones get a
+	// lookup each, whenever they last saw one.
+	n.refreshBuckets(ctx, time.Now(), false)
+	return n.closedErr()
+}
+
+// maintain is the node's one background goroutine: it checks the liveness of the oldest
+// contacts of full buckets, a few at a time, and removes expired records.
+func (n *Node) maintain() {
+	sem := make(chan struct{}, n.cfg.Alpha)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// The periodic tasks are driven by time.AfterFunc timers that post to one channel,
+	// rather than by Tickers in the select: fewer channel timers, and none of the
+	// periodic kind, which the runtime's synctest bubbles have been seen to crash on
+	// (a nil dereference in runtime.(*timer).maybeRunChan, Go 1.26.8).
+	const (
+		taskExpire = iota
+		taskRefresh
+		taskReplicate
+		taskRepublish
+	)
+	// A timer posts its task when it fires; the loop re-arms it when it takes the task.
+	due := make(chan int, 4)
+	periods := []time.Duration{
+		taskExpire:    n.cfg.SweepInterval,
+		taskRefresh:   n.cfg.RefreshInterval,
+		taskReplicate: n.cfg.ReplicateInterval,
+		taskRepublish: n.cfg.RepublishInterval,
+	}
+	timers := make([]*time.Timer, len(periods))
+	for task, period := range periods {
+		timers[task] = time.AfterFunc(period, func() {
+			select {
+			case due <- task:
+			default: // cannot happen: each timer posts once until re-armed
+			}
+		})
+	}
+	defer func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}()
+	// Each periodic task but expiry runs in its own goroutine, one of a kind at a time,
+	// so a slow round of lookups never holds up liveness checks or expiry.
+	var refreshing, replicating, republishing atomic.Bool
+	background := func(running *atomic.Bool, task func(time.Time)) {
+		if !running.CompareAndSwap(false, true) {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { running.Store(false); wg.Done() }()
+			task(time.Now())
+		}()
+	}
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case task := <-due:
+			timers[task].Reset(periods[task])
+			switch task {
+			case taskExpire:
+				n.expire(time.Now())
+			case taskRefresh:
+				background(&refreshing, func(now time.Time) {
+					n.refreshBuckets(n.ctx, now.Add(-n.cfg.RefreshInterval), true)
+				})
+			case taskReplicate:
+				background(&replicating, n.replicate)
+			case taskRepublish:
+				background(&republishing, n.republish)
+			}
+		case c := <-n.pings:
+			select {
+			case sem <- struct{}{}:
+			case <-n.ctx.Done():
+				n.table.PingDropped(c)
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				n.check(c)
+			}()
+		}
+	}
+}
+
+// refreshBuckets looks up a random ID in each bucket that saw no lookup since before,
+// from bucket 0 (the farthest half of the ID space) up to the bucket of the closest known
+// neighbour, that one included if withNearest is set; deeper buckets are empty and stay
+// so until a closer node appears (paper §2.3). Up to four lookups run at once, each
+// bounded by four RPC timeouts.
+func (n *Node) refreshBuckets(ctx context.Context, before time.Time, withNearest bool) {
 	closest := n.table.Closest(n.self.ID, 1)
 	if len(closest) == 0 {
 		return
 	}
 	deepest := n.self.ID.CommonPrefixLen(closest[0].ID)
-	for _, i := range n.table.StaleBuckets(now.Add(-n.cfg.RefreshInterval), deepest) {
-		if n.ctx.Err() != nil {
+	if !withNearest {
+		deepest--
+	}
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, i := range n.table.StaleBuckets(before, deepest) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 			return
 		}
 		target := n.self.ID.RandomInBucket(i, n.cfg.Rand)
-		ctx, cancel := context.WithTimeout(n.ctx, 4*n.cfg.RPCTimeout)
-		if _, err := n.Lookup(ctx, target); err != nil {
-			n.log.Debug("bucket refresh", "bucket", i, "err", err)
-		}
-		cancel()
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ctx, cancel := context.WithTimeout(ctx, 4*n.cfg.RPCTimeout)
+			defer cancel()
+			if _, err := n.Lookup(ctx, target); err != nil {
+				n.log.Debug("bucket refresh", "bucket", i, "err", err)
+			}
+		}()
 	}
 }
 
@@ -32,13 +189,16 @@ func (n *Node) refresh(now time.Time) {
 // the other k-1 received it too (paper §2.5). The copies keep the record's remaining life.
 // Records this node holds but is not among the k closest for are caches, left to expire.
 func (n *Node) replicate(now time.Time) {
-	var due []Record
-	n.store.Range(func(r Record) bool {
+	var due []store.Record
+	if err := n.store.Range(func(r store.Record) bool {
 		if now.Sub(r.Stored) >= n.cfg.ReplicateInterval && r.Expires.After(now) {
 			due = append(due, r)
 		}
 		return true
-	})
+	}); err != nil {
+		// Replicate what could be read; the rest waits for the next round.
+		n.log.Warn("replicate: store read failed", "err", err)
+	}
 	for _, r := range due {
 		if n.ctx.Err() != nil {
 			return
@@ -61,9 +221,9 @@ func (n *Node) replicate(now time.Time) {
 // RecordTTL (paper §2.5).
 func (n *Node) republish(time.Time) {
 	n.pubMu.Lock()
-	recs := make([]Record, 0, len(n.published))
+	recs := make([]store.Record, 0, len(n.published))
 	for k, v := range n.published {
-		recs = append(recs, Record{Key: k, Value: v})
+		recs = append(recs, store.Record{Key: k, Value: v})
 	}
 	n.pubMu.Unlock()
 	for _, r := range recs {

@@ -13,7 +13,7 @@ import (
 func holders(nodes []*node.Node, key protocol.ID) []*node.Node {
 	var out []*node.Node
 	for _, n := range nodes {
-		if _, ok := n.Store().Get(key, time.Now()); ok {
+		if _, ok, _ := n.Store().Get(key, time.Now()); ok {
 			out = append(out, n)
 		}
 	}

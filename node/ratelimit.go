@@ -6,6 +6,8 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
+
+	"kad/routing"
 )
 
 // rateLimiterSources bounds how many senders the rate limiter remembers; the least
@@ -34,14 +36,15 @@ func newSourceLimiter(perSecond float64, burst int) *sourceLimiter {
 // allow reports whether a request from addr may be handled now. A nil limiter allows all.
 //
 // A public address is limited by its IP, whatever its port, so that one host cannot
-// multiply its share by opening sockets. Loopback, private and link-local addresses are
-// limited by IP and port: there many nodes share one IP (a test cluster, a LAN).
+// multiply its share by opening sockets. Addresses exempt from subnet limits
+// (routing.Exempt: loopback, private, link-local) are limited by IP and port: there many
+// nodes share one IP (a test cluster, a LAN).
 func (l *sourceLimiter) allow(addr netip.AddrPort, now time.Time) bool {
 	if l == nil {
 		return true
 	}
 	key := addr
-	if ip := addr.Addr().Unmap(); !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() {
+	if ip := addr.Addr().Unmap(); !routing.Exempt(ip) {
 		key = netip.AddrPortFrom(ip, 0)
 	}
 	lim, ok := l.cache.Get(key)

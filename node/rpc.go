@@ -4,15 +4,66 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"kad/protocol"
 	"kad/transports"
 )
 
+// outcome is what an exchange with a contact says of it, for the routing table.
+type outcome uint8
+
+const (
+	// outcomeAnswered: the contact answered, at the address it was called at, or sent a
+	// request from the address it was heard at.
+	outcomeAnswered outcome = iota
+	// outcomeFailed: no valid answer, and the contact is to blame (a timeout, a reply
+	// that does not fit the request).
+	outcomeFailed
+)
+
+// record is where the routing table learns from an exchange: a contact that answered
+// is seen (paper §2.2), and one that failed counts a failure. A contact whose ID is not
+// known (a bootstrap address) is not recorded as failed. The liveness checks the table
+// asks for are recorded by check, which also goes through here.
+func (n *Node) record(c protocol.Contact, o outcome) {
+	switch o {
+	case outcomeAnswered:
+		res := n.table.Seen(c)
+		if res.Ping.ID.IsZero() {
+			return
+		}
+		select {
+		case n.pings <- res.Ping:
+		default:
+			// The queue of checks is full: the check is not sent, and the bucket will ask
+			// again on the next contact it cannot admit.
+			n.table.PingDropped(res.Ping)
+		}
+	case outcomeFailed:
+		if !c.ID.IsZero() {
+			n.table.Failed(c.ID)
+		}
+	}
+}
+
+// check sends the liveness check of a full bucket's least-recently seen contact that
+// the table asked for, and reports its outcome (paper §2.2: evict it only if it fails to
+// answer). A check cut short by Close is dropped, not failed.
+func (n *Node) check(c protocol.Contact) {
+	_, err := n.rpc(n.ctx, c, &protocol.Message{Type: protocol.TypePing})
+	switch {
+	case err == nil:
+		n.table.PingDone(c, true)
+	case errors.Is(err, ErrClosed):
+		n.table.PingDropped(c)
+	default:
+		n.table.PingDone(c, false)
+	}
+}
+
 // rpc sends req to one node and returns its reply. It fills in the envelope, bounds the
-// exchange by RPCTimeout, checks the reply fits the request, and feeds the routing table:
-// an answer marks the contact seen, a failure counts against it. An ERROR reply is
+// exchange by RPCTimeout, checks the reply fits the request, and records the outcome in
+// the routing table. An ERROR reply is
 // returned as a *protocol.RemoteError.
 func (n *Node) rpc(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout)
@@ -45,8 +96,8 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 		}
 		// A request the caller gave up on says nothing of the peer, nor does a handler
 		// error from a peer that did answer.
-		if !to.ID.IsZero() && !errors.Is(err, context.Canceled) && !errors.Is(err, transports.ErrRemote) {
-			n.table.Failed(to.ID)
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, transports.ErrRemote) {
+			n.record(to, outcomeFailed)
 		}
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
@@ -60,7 +111,7 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
-		n.seen(protocol.Contact{ID: reply.Sender, Addr: to.Addr})
+		n.record(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered)
 	}
 	if reply.Type == protocol.TypeError {
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, &protocol.RemoteError{Code: reply.ErrCode, Text: reply.ErrText})
@@ -139,91 +190,4 @@ func (n *Node) FindValue(ctx context.Context, to protocol.Contact, key protocol.
 		return reply.Value, nil, true, nil
 	}
 	return nil, reply.Contacts, false, nil
-}
-
-// handle answers one incoming request. Every well-formed request from a peer that answers
-// requests updates the routing table (paper §2.2).
-func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]byte, error) {
-	n.counters.requestsHandled.Add(1)
-	var req protocol.Message
-	if !n.limiter.allow(from.Addr, time.Now()) {
-		// Refused before the request touches the table or the store. It is still decoded
-		// (a microsecond), so the ERROR echoes its RPC ID and the sender learns why.
-		protocol.DecodeInto(&req, raw)
-		return n.errorReply(&req, protocol.CodeRefused, "rate limited")
-	}
-	if err := protocol.DecodeInto(&req, raw); err != nil {
-		n.log.Debug("bad request", "addr", from.Addr, "err", err)
-		return n.errorReply(&req, protocol.CodeBadRequest, err.Error())
-	}
-	if !req.Type.IsRequest() {
-		return n.errorReply(&req, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
-	}
-	switch {
-	case !from.ID.IsZero() && req.Sender != from.ID:
-		// The message claims another ID than the one the transport knows the peer by
-		// (over QUIC: the one its certificate names): refuse, or it could hijack an ID.
-		return n.errorReply(&req, protocol.CodeIDMismatch, fmt.Sprintf("message claims id %s, transport says %s", req.Sender, from.ID))
-	case !from.Verified && n.cfg.RequireVerifiedIDs:
-		return n.errorReply(&req, protocol.CodeUnverified, "this node requires verified ids")
-	case req.Sender == n.self.ID:
-		return n.errorReply(&req, protocol.CodeBadRequest, "sender claims this node's id")
-	}
-	if req.Flags&protocol.FlagClient == 0 {
-		n.seen(protocol.Contact{ID: req.Sender, Addr: from.Addr})
-	}
-	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertised)
-	if n.cfg.ClientOnly {
-		reply.Flags |= protocol.FlagClient
-	}
-	switch req.Type {
-	case protocol.TypePing:
-	case protocol.TypeStore:
-		ttl := n.cfg.RecordTTL
-		if req.TTL != 0 && time.Duration(req.TTL)*time.Second < ttl {
-			ttl = time.Duration(req.TTL) * time.Second
-		}
-		if err := n.storeLocal(req.Key, req.Value, ttl, req.Sender); err != nil {
-			if errors.Is(err, ErrStoreFull) {
-				return n.errorReply(&req, protocol.CodeRefused, err.Error())
-			}
-			n.log.Warn("store failed", "key", req.Key.Short(), "err", err)
-			return n.errorReply(&req, protocol.CodeInternal, "store failed")
-		}
-	case protocol.TypeFindNode:
-		reply.Contacts = n.closestFor(req.Key, req.Sender)
-	case protocol.TypeFindValue:
-		if r, ok := n.store.Get(req.Key, time.Now()); ok {
-			reply.Type = protocol.TypeValue
-			reply.Key = req.Key
-			reply.Value = r.Value
-		} else {
-			reply.Type = protocol.TypeNodes
-			reply.Contacts = n.closestFor(req.Key, req.Sender)
-		}
-	}
-	return reply.Encode()
-}
-
-// closestFor returns the k contacts closest to key, leaving out the requester (it knows
-// itself). Without it a lookup might count the requester in its own answer.
-func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
-	cs := n.table.AppendClosestLive(make([]protocol.Contact, 0, n.cfg.K+1), key, n.cfg.K+1)
-	for i, c := range cs {
-		if c.ID == requester {
-			cs = append(cs[:i], cs[i+1:]...)
-			break
-		}
-	}
-	if len(cs) > n.cfg.K {
-		cs = cs[:n.cfg.K]
-	}
-	return cs
-}
-
-func (n *Node) errorReply(req *protocol.Message, code uint16, text string) ([]byte, error) {
-	n.counters.requestsRefused.Add(1)
-	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertised)
-	reply.ErrCode, reply.ErrText = code, truncateUTF8(text, protocol.MaxErrorText)
-	return reply.Encode()
 }

@@ -37,18 +37,18 @@ func TestStoreQuota(t *testing.T) {
 	if st.StoredRecords != 2 || st.StoredBytes != 31_000+30_000 {
 		t.Fatalf("store holds %d records, %d bytes; want 2, 61000", st.StoredRecords, st.StoredBytes)
 	}
-	r, ok := n.Store().Get(protocol.KeyFromString("b"), time.Now())
+	r, ok, _ := n.Store().Get(protocol.KeyFromString("b"), time.Now())
 	if !ok || len(r.Value) != 30_000 {
 		t.Fatalf("record b lost")
 	}
 }
 
 // TestExpiredRecordsRemoved: records past their lifetime stop being served at once and
-// leave the store within ExpireInterval.
+// leave the store within SweepInterval.
 func TestExpiredRecordsRemoved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		nw := newNet(t, mem.Options{})
-		nodes := memCluster(t, nw, 2, node.Config{ExpireInterval: time.Minute})
+		nodes := memCluster(t, nw, 2, node.Config{SweepInterval: time.Minute})
 		key := protocol.KeyFromString("short-lived")
 		raw := rawTransport(t, nw)
 		m := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil),
@@ -61,7 +61,7 @@ func TestExpiredRecordsRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(91 * time.Second)
-		if _, ok := nodes[0].Store().Get(key, time.Now()); ok {
+		if _, ok, _ := nodes[0].Store().Get(key, time.Now()); ok {
 			t.Fatal("expired record still served")
 		}
 		time.Sleep(time.Minute)

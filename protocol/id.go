@@ -49,14 +49,6 @@ func KeyFromString(s string) ID {
 	return id
 }
 
-// IDFromPublicKey derives a node ID from its public key bytes: SHA-256(pub)[:20].
-func IDFromPublicKey(pub []byte) ID {
-	sum := sha256.Sum256(pub)
-	var id ID
-	copy(id[:], sum[:IDBytes])
-	return id
-}
-
 // RandomID returns an ID read from r, or from crypto/rand when r is nil.
 func RandomID(r io.Reader) ID {
 	if r == nil {

@@ -340,9 +340,6 @@ func TestKeyFromString(t *testing.T) {
 			if !bytes.Equal(got[:], sum[:20]) {
 				t.Fatalf("KeyFromString(%q) = %v, want %x", tt.in, got, sum[:20])
 			}
-			if IDFromPublicKey([]byte(tt.in)) != got {
-				t.Fatalf("IDFromPublicKey and KeyFromString disagree on %q", tt.in)
-			}
 		})
 	}
 }

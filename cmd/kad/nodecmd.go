@@ -19,9 +19,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"kad/identity"
 	"kad/node"
-	"kad/node/pebblestore"
 	"kad/protocol"
+	"kad/store"
+	"kad/store/pebble"
 	"kad/transports"
 	"kad/transports/quic"
 	"kad/transports/udp"
@@ -203,7 +205,7 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 	defer stop()
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
-	var store node.Store
+	var recs store.Store
 	if f.dataDir != "" {
 		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 			return failure(exitFailure, fmt.Errorf("data directory: %w", err))
@@ -211,12 +213,12 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 		if f.keyFile == "" {
 			f.keyFile = filepath.Join(f.dataDir, "node.key")
 		}
-		ps, err := pebblestore.Open(filepath.Join(f.dataDir, "records"), pebblestore.Options{Logger: logger})
+		ps, err := pebble.Open(filepath.Join(f.dataDir, "records"), pebble.Options{Logger: logger})
 		if err != nil {
 			return failure(exitFailure, err)
 		}
 		defer ps.Close() // deferred first, so it runs after the node's Close
-		store = ps
+		recs = ps
 	}
 	key, err := loadKey(f.keyFile)
 	if err != nil {
@@ -228,11 +230,11 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 		Alpha:              f.alpha,
 		RPCTimeout:         f.rpcTimeout,
 		RequireVerifiedIDs: f.requireIDs,
-		Store:              store,
+		Store:              recs,
 		Logger:             logger,
 	}
 	if cfg.ID.IsZero() {
-		cfg.ID = node.IDFromKey(key)
+		cfg.ID = identity.IDFromKey(key)
 	}
 	tr, err := listen(f, key, logger)
 	if err != nil {
@@ -286,7 +288,7 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 
 func loadKey(path string) (ed25519.PrivateKey, error) {
 	if path != "" {
-		return node.LoadOrCreateKey(path)
+		return identity.LoadOrCreateKey(path)
 	}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	return key, err

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"kad/identity"
 	"kad/node"
 	"kad/protocol"
 	"kad/transports"
@@ -68,7 +69,7 @@ func startNodes(cfg Config, rng *rand.Rand) (*cluster, error) {
 		var random [32]byte
 		fillRandom(rng, random[:])
 		n, err := node.New(node.Config{
-			ID:         node.IDFromKey(key),
+			ID:         identity.IDFromKey(key),
 			K:          cfg.K,
 			Alpha:      cfg.Alpha,
 			RPCTimeout: cfg.RPCTimeout,
@@ -125,7 +126,7 @@ func (c *cluster) stats() node.Stats {
 func (c *cluster) nonHolders(dst []int, key protocol.ID) []int {
 	now := time.Now()
 	for i, n := range c.nodes {
-		if _, ok := n.Store().Get(key, now); !ok {
+		if _, ok, _ := n.Store().Get(key, now); !ok {
 			dst = append(dst, i)
 		}
 	}

@@ -2,7 +2,6 @@ package quic
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/tls"
 	"io"
 	"net"
@@ -11,7 +10,7 @@ import (
 
 	qgo "github.com/quic-go/quic-go"
 
-	"kad/protocol"
+	"kad/identity"
 	"kad/transports"
 )
 
@@ -48,7 +47,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 func BenchmarkRoundTripBaseline(b *testing.B) {
 	config := func() *tls.Config {
 		key := newKey(b)
-		cert, err := newCertificate(key, protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey)))
+		cert, err := newCertificate(key, identity.IDFromKey(key))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"time"
 
+	"kad/identity"
 	"kad/protocol"
 )
 
@@ -21,14 +22,14 @@ const ALPN = "kad/1"
 // errBadCertificate is wrapped by every refusal of a peer's certificate.
 var errBadCertificate = errors.New("bad peer certificate")
 
-// identity is what a verified certificate tells about its holder.
-type identity struct {
+// certIdentity is what a verified certificate tells about its holder.
+type certIdentity struct {
 	derived protocol.ID // SHA-256(public key)[:20]: proven by the handshake
 	claimed protocol.ID // the certificate's common name: the ID the node goes by
 }
 
 // verified reports whether the ID the peer goes by is the one its key proves.
-func (id identity) verified() bool { return id.claimed == id.derived }
+func (id certIdentity) verified() bool { return id.claimed == id.derived }
 
 // newCertificate makes the self-signed certificate that carries key and announces
 // claimed as the node's ID in its subject common name.
@@ -61,32 +62,32 @@ func newCertificate(key ed25519.PrivateKey, claimed protocol.ID) (tls.Certificat
 // certificate whose key is Ed25519 and whose signature that key made. That the peer
 // holds the private key is proven by the TLS 1.3 handshake itself (CertificateVerify).
 // Validity dates are not checked: the key, not a CA, is the identity.
-func checkCertificate(certs []*x509.Certificate) (identity, error) {
+func checkCertificate(certs []*x509.Certificate) (certIdentity, error) {
 	if len(certs) != 1 {
-		return identity{}, fmt.Errorf("%w: want 1 certificate, got %d", errBadCertificate, len(certs))
+		return certIdentity{}, fmt.Errorf("%w: want 1 certificate, got %d", errBadCertificate, len(certs))
 	}
 	cert := certs[0]
 	pub, ok := cert.PublicKey.(ed25519.PublicKey)
 	if !ok {
-		return identity{}, fmt.Errorf("%w: key is %T, want Ed25519", errBadCertificate, cert.PublicKey)
+		return certIdentity{}, fmt.Errorf("%w: key is %T, want Ed25519", errBadCertificate, cert.PublicKey)
 	}
 	if cert.SignatureAlgorithm != x509.PureEd25519 {
-		return identity{}, fmt.Errorf("%w: signed with %v, want Ed25519", errBadCertificate, cert.SignatureAlgorithm)
+		return certIdentity{}, fmt.Errorf("%w: signed with %v, want Ed25519", errBadCertificate, cert.SignatureAlgorithm)
 	}
 	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
-		return identity{}, fmt.Errorf("%w: self-signature: %v", errBadCertificate, err)
+		return certIdentity{}, fmt.Errorf("%w: self-signature: %v", errBadCertificate, err)
 	}
 	return identityOf(cert, pub)
 }
 
 // identityOf derives the IDs of a certificate already checked by checkCertificate.
-func identityOf(cert *x509.Certificate, pub ed25519.PublicKey) (identity, error) {
-	id := identity{derived: protocol.IDFromPublicKey(pub)}
+func identityOf(cert *x509.Certificate, pub ed25519.PublicKey) (certIdentity, error) {
+	id := certIdentity{derived: identity.IDFromPublicKey(pub)}
 	id.claimed = id.derived
 	if cn := cert.Subject.CommonName; cn != "" {
 		c, err := protocol.ParseID(cn)
 		if err != nil {
-			return identity{}, fmt.Errorf("%w: common name: %v", errBadCertificate, err)
+			return certIdentity{}, fmt.Errorf("%w: common name: %v", errBadCertificate, err)
 		}
 		id.claimed = c
 	}
@@ -95,14 +96,14 @@ func identityOf(cert *x509.Certificate, pub ed25519.PublicKey) (identity, error)
 
 // peerIdentity reads the identity of the peer of an established connection, whose
 // certificate the handshake has checked.
-func peerIdentity(cs tls.ConnectionState) (identity, error) {
+func peerIdentity(cs tls.ConnectionState) (certIdentity, error) {
 	if len(cs.PeerCertificates) == 0 {
-		return identity{}, fmt.Errorf("%w: none presented", errBadCertificate)
+		return certIdentity{}, fmt.Errorf("%w: none presented", errBadCertificate)
 	}
 	cert := cs.PeerCertificates[0]
 	pub, ok := cert.PublicKey.(ed25519.PublicKey)
 	if !ok {
-		return identity{}, fmt.Errorf("%w: key is %T, want Ed25519", errBadCertificate, cert.PublicKey)
+		return certIdentity{}, fmt.Errorf("%w: key is %T, want Ed25519", errBadCertificate, cert.PublicKey)
 	}
 	return identityOf(cert, pub)
 }

@@ -3,7 +3,6 @@ package quic
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"kad/identity"
 	"kad/protocol"
 	"kad/transports"
 )
@@ -43,7 +43,7 @@ func badCertificates(t *testing.T) []struct {
 } {
 	t.Helper()
 	key := newKey(t)
-	good, err := newCertificate(key, protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey)))
+	good, err := newCertificate(key, identity.IDFromKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func badCertificates(t *testing.T) []struct {
 		t.Fatal(err)
 	}
 	other := newKey(t)
-	id := protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey)).String()
+	id := identity.IDFromKey(key).String()
 	return []struct {
 		name  string
 		cert  tls.Certificate

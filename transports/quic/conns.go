@@ -19,7 +19,7 @@ import (
 type peerConn struct {
 	conn *qgo.Conn
 	addr netip.AddrPort
-	id   identity
+	id   certIdentity
 	peer transports.Peer // as handlers see it
 
 	// Guarded by connCache.mu.

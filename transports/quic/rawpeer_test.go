@@ -2,7 +2,6 @@ package quic
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -14,7 +13,7 @@ import (
 
 	qgo "github.com/quic-go/quic-go"
 
-	"kad/protocol"
+	"kad/identity"
 )
 
 // rawServer runs a QUIC server that presents cert and answers every stream with resp
@@ -117,7 +116,7 @@ func rawCallWith(t *testing.T, cert tls.Certificate, addr netip.AddrPort, req []
 func validCertificate(t *testing.T) tls.Certificate {
 	t.Helper()
 	key := newKey(t)
-	cert, err := newCertificate(key, protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey)))
+	cert, err := newCertificate(key, identity.IDFromKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}

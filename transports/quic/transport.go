@@ -14,6 +14,7 @@ import (
 
 	qgo "github.com/quic-go/quic-go"
 
+	"kad/identity"
 	"kad/protocol"
 	"kad/transports"
 )
@@ -89,7 +90,7 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 	if err != nil {
 		return nil, fmt.Errorf("quic: local address: %w", err)
 	}
-	localID := protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey))
+	localID := identity.IDFromKey(key)
 	claimed := opts.ClaimedID
 	if claimed.IsZero() {
 		claimed = localID

@@ -2,7 +2,6 @@ package quic
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kad/identity"
 	"kad/protocol"
 	"kad/transports"
 )
@@ -57,7 +57,7 @@ func TestRoundTripVerifiedBothWays(t *testing.T) {
 func TestLocalID(t *testing.T) {
 	key := newKey(t)
 	tr := newTransportKey(t, key, Options{ClaimedID: protocol.KeyFromString("chosen")})
-	want := protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey))
+	want := identity.IDFromKey(key)
 	if got := tr.LocalID(); got != want {
 		t.Errorf("LocalID %s, want %s", got, want)
 	}

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"sync"
@@ -7,22 +7,23 @@ import (
 	"kad/protocol"
 )
 
-// MemoryStore is the default Store: a map guarded by a mutex.
-type MemoryStore struct {
+// Memory is the default Store: a map guarded by a mutex. Its records are lost when the
+// process ends.
+type Memory struct {
 	mu    sync.RWMutex
 	m     map[protocol.ID]Record
 	bytes int64 // sum of len(Value) over m
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ Store = (*Memory)(nil)
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{m: make(map[protocol.ID]Record)}
+// NewMemory returns an empty Memory store.
+func NewMemory() *Memory {
+	return &Memory{m: make(map[protocol.ID]Record)}
 }
 
 // Put implements Store. The value is copied.
-func (s *MemoryStore) Put(r Record) error {
+func (s *Memory) Put(r Record) error {
 	r.Value = append([]byte(nil), r.Value...)
 	s.mu.Lock()
 	s.bytes += int64(len(r.Value)) - int64(len(s.m[r.Key].Value))
@@ -31,19 +32,19 @@ func (s *MemoryStore) Put(r Record) error {
 	return nil
 }
 
-// Get implements Store. The returned value must not be modified.
-func (s *MemoryStore) Get(key protocol.ID, now time.Time) (Record, bool) {
+// Get implements Store. It never fails.
+func (s *Memory) Get(key protocol.ID, now time.Time) (Record, bool, error) {
 	s.mu.RLock()
 	r, ok := s.m[key]
 	s.mu.RUnlock()
-	if !ok || (!r.Expires.IsZero() && !now.Before(r.Expires)) {
-		return Record{}, false
+	if !ok || (!now.IsZero() && r.Expired(now)) {
+		return Record{}, false, nil
 	}
-	return r, true
+	return r, true, nil
 }
 
 // Delete implements Store.
-func (s *MemoryStore) Delete(key protocol.ID) error {
+func (s *Memory) Delete(key protocol.ID) error {
 	s.mu.Lock()
 	s.bytes -= int64(len(s.m[key].Value))
 	delete(s.m, key)
@@ -52,21 +53,22 @@ func (s *MemoryStore) Delete(key protocol.ID) error {
 }
 
 // Len implements Store.
-func (s *MemoryStore) Len() int {
+func (s *Memory) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.m)
 }
 
 // Bytes implements Store.
-func (s *MemoryStore) Bytes() int64 {
+func (s *Memory) Bytes() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.bytes
 }
 
-// Range implements Store. It works on a snapshot, so f may be slow without holding the lock.
-func (s *MemoryStore) Range(f func(Record) bool) {
+// Range implements Store. It works on a snapshot, so f may be slow without holding the
+// lock. It never fails.
+func (s *Memory) Range(f func(Record) bool) error {
 	s.mu.RLock()
 	recs := make([]Record, 0, len(s.m))
 	for _, r := range s.m {
@@ -75,7 +77,8 @@ func (s *MemoryStore) Range(f func(Record) bool) {
 	s.mu.RUnlock()
 	for _, r := range recs {
 		if !f(r) {
-			return
+			return nil
 		}
 	}
+	return nil
 }

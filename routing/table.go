@@ -1,4 +1,4 @@
-package node
+package routing
 
 import (
 	"net/netip"
@@ -19,11 +19,11 @@ const livenessWindow = time.Minute
 // no replacement waits (paper §4.1 suggests five).
 const maxFails = 5
 
-// RoutingTable holds the node's contacts in IDBits k-buckets indexed by the length of the
+// Table is a node's routing table: its contacts in IDBits k-buckets indexed by the length of the
 // common prefix with the node's own ID (paper §2.2). Each bucket is ordered least-recently
 // seen first and has a replacement cache of contacts that did not fit (paper §4.1).
 // It is safe for concurrent use; one mutex guards all of it, and no method blocks on I/O.
-type RoutingTable struct {
+type Table struct {
 	self protocol.ID
 	k    int
 	// At most perBucket contacts of a bucket and perTable of the table may share a
@@ -37,77 +37,61 @@ type RoutingTable struct {
 	subnets map[netip.Prefix]int // contacts per public subnet, over the whole table
 }
 
-// Default limits on contacts sharing a public subnet; see RoutingTable.
+// Default limits on contacts sharing a public subnet; see Table.
 const (
 	DefaultMaxPerSubnetBucket = 2
 	DefaultMaxPerSubnetTable  = 10
 )
 
-// subnetOf returns the subnet an address counts against, or false for addresses that are
-// exempt: loopback, private and link-local ones, where every node of a test cluster or a
-// LAN shares one network.
-func subnetOf(ap netip.AddrPort) (netip.Prefix, bool) {
-	ip := ap.Addr().Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
-		return netip.Prefix{}, false
-	}
-	bits := 64
-	if ip.Is4() {
-		bits = 24
-	}
-	p, err := ip.Prefix(bits)
-	return p, err == nil
-}
-
 // SetSubnetLimits sets how many contacts of one bucket and of the whole table may share a
 // public subnet; a negative value means no limit. It applies to contacts added later.
-func (rt *RoutingTable) SetSubnetLimits(perBucket, perTable int) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	rt.perBucket, rt.perTable = perBucket, perTable
+func (t *Table) SetSubnetLimits(perBucket, perTable int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.perBucket, t.perTable = perBucket, perTable
 }
 
-// admits reports whether c may join b without passing a subnet limit. rt.mu is held.
-func (rt *RoutingTable) admits(b *bucket, c protocol.Contact) bool {
-	p, ok := subnetOf(c.Addr)
+// admits reports whether c may join b without passing a subnet limit. t.mu is held.
+func (t *Table) admits(b *bucket, c protocol.Contact) bool {
+	p, ok := Subnet(c.Addr)
 	if !ok {
 		return true
 	}
-	if rt.perTable >= 0 && rt.subnets[p] >= rt.perTable {
+	if t.perTable >= 0 && t.subnets[p] >= t.perTable {
 		return false
 	}
-	if rt.perBucket >= 0 {
+	if t.perBucket >= 0 {
 		n := 0
 		for i := range b.entries {
-			if q, ok := subnetOf(b.entries[i].Addr); ok && q == p {
+			if q, ok := Subnet(b.entries[i].Addr); ok && q == p {
 				n++
 			}
 		}
-		if n >= rt.perBucket {
+		if n >= t.perBucket {
 			return false
 		}
 	}
 	return true
 }
 
-// addEntry appends e to b and counts it. rt.mu is held.
-func (rt *RoutingTable) addEntry(b *bucket, e entry) {
+// addEntry appends e to b and counts it. t.mu is held.
+func (t *Table) addEntry(b *bucket, e entry) {
 	b.entries = append(b.entries, e)
-	rt.size++
-	if p, ok := subnetOf(e.Addr); ok {
-		rt.subnets[p]++
+	t.size++
+	if p, ok := Subnet(e.Addr); ok {
+		t.subnets[p]++
 	}
 }
 
-// removeEntry deletes b.entries[i] and uncounts it. rt.mu is held.
-func (rt *RoutingTable) removeEntry(b *bucket, i int) {
-	if p, ok := subnetOf(b.entries[i].Addr); ok {
-		if rt.subnets[p]--; rt.subnets[p] <= 0 {
-			delete(rt.subnets, p)
+// removeEntry deletes b.entries[i] and uncounts it. t.mu is held.
+func (t *Table) removeEntry(b *bucket, i int) {
+	if p, ok := Subnet(b.entries[i].Addr); ok {
+		if t.subnets[p]--; t.subnets[p] <= 0 {
+			delete(t.subnets, p)
 		}
 	}
 	b.entries = slices.Delete(b.entries, i, i+1)
-	rt.size--
+	t.size--
 }
 
 type bucket struct {
@@ -123,18 +107,22 @@ type entry struct {
 	lastSeen time.Time
 }
 
-// NewRoutingTable returns an empty table for a node with ID self and bucket size k.
-func NewRoutingTable(self protocol.ID, k int) *RoutingTable {
-	return &RoutingTable{self: self, k: k, perBucket: DefaultMaxPerSubnetBucket,
+// NewTable returns an empty table for a node with ID self and bucket size k, with the
+// default subnet limits.
+func NewTable(self protocol.ID, k int) *Table {
+	return &Table{self: self, k: k, perBucket: DefaultMaxPerSubnetBucket,
 		perTable: DefaultMaxPerSubnetTable, subnets: make(map[netip.Prefix]int)}
 }
 
-// seenResult tells the caller what a Seen call needs from it.
-type seenResult struct {
-	added bool
-	// ping, when valid, is the least-recently seen contact of a full bucket: the caller
-	// should ping it and report the outcome with Seen or Failed.
-	ping protocol.Contact
+// SeenResult tells the caller of Seen what happened and what it must do.
+type SeenResult struct {
+	// Added is true when the contact entered the table.
+	Added bool
+	// Ping, when its ID is not zero, is the least-recently seen contact of a full bucket
+	// that the caller must check: send it a PING and report the outcome with PingDone,
+	// or, if the check cannot be sent, with PingDropped. Until then the bucket asks for
+	// no other check.
+	Ping protocol.Contact
 }
 
 // Seen records that c was heard from. A known contact moves to the tail of its bucket; a
@@ -142,47 +130,47 @@ type seenResult struct {
 // the bucket's least-recently seen contact is returned for a liveness check. A contact
 // whose ID is known under another address stays as it is: the new address only becomes a
 // replacement, so an unverified claim cannot move a live contact.
-func (rt *RoutingTable) Seen(c protocol.Contact) seenResult {
-	if c.ID == rt.self {
-		return seenResult{}
+func (t *Table) Seen(c protocol.Contact) SeenResult {
+	if c.ID == t.self {
+		return SeenResult{}
 	}
 	now := time.Now()
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	b := rt.bucketFor(c.ID)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(c.ID)
 	if i := b.index(c.ID); i >= 0 {
 		e := b.entries[i]
 		if e.Addr != c.Addr {
-			b.addReplacement(entry{Contact: c}, rt.k)
-			return seenResult{}
+			b.addReplacement(entry{Contact: c}, t.k)
+			return SeenResult{}
 		}
 		e.fails, e.lastSeen = 0, now
 		copy(b.entries[i:], b.entries[i+1:])
 		b.entries[len(b.entries)-1] = e
-		return seenResult{}
+		return SeenResult{}
 	}
-	if !rt.admits(b, c) {
-		return seenResult{}
+	if !t.admits(b, c) {
+		return SeenResult{}
 	}
-	if len(b.entries) < rt.k {
-		rt.addEntry(b, entry{Contact: c, lastSeen: now})
+	if len(b.entries) < t.k {
+		t.addEntry(b, entry{Contact: c, lastSeen: now})
 		b.removeReplacement(c.ID)
-		return seenResult{added: true}
+		return SeenResult{Added: true}
 	}
-	b.addReplacement(entry{Contact: c, lastSeen: now}, rt.k)
+	b.addReplacement(entry{Contact: c, lastSeen: now}, t.k)
 	if b.pinging || now.Sub(b.entries[0].lastSeen) < livenessWindow {
-		return seenResult{}
+		return SeenResult{}
 	}
 	b.pinging = true
-	return seenResult{ping: b.entries[0].Contact}
+	return SeenResult{Ping: b.entries[0].Contact}
 }
 
-// PingDone ends the liveness check of a bucket's oldest contact: alive moves it to the
-// tail; dead evicts it in favour of the most recent replacement.
-func (rt *RoutingTable) PingDone(c protocol.Contact, alive bool) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	b := rt.bucketFor(c.ID)
+// PingDone ends the liveness check Seen asked for: alive moves c to the tail of its
+// bucket, as if heard from now; dead evicts it in favour of the most recent replacement.
+func (t *Table) PingDone(c protocol.Contact, alive bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(c.ID)
 	if b == nil {
 		return
 	}
@@ -198,15 +186,26 @@ func (rt *RoutingTable) PingDone(c protocol.Contact, alive bool) {
 		b.entries[len(b.entries)-1] = e
 		return
 	}
-	rt.evict(b, i)
+	t.evict(b, i)
+}
+
+// PingDropped ends a liveness check Seen asked for that was never sent (the caller's
+// queue of checks was full): c stays as it was, neither refreshed nor counted as failed,
+// and the bucket asks for a check again on the next contact it cannot admit.
+func (t *Table) PingDropped(c protocol.Contact) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.bucketFor(c.ID); b != nil {
+		b.pinging = false
+	}
 }
 
 // Failed records that c did not answer an RPC. It is evicted at once if a replacement
 // waits, or after maxFails failures in a row.
-func (rt *RoutingTable) Failed(id protocol.ID) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	b := rt.bucketFor(id)
+func (t *Table) Failed(id protocol.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(id)
 	if b == nil {
 		return
 	}
@@ -217,57 +216,57 @@ func (rt *RoutingTable) Failed(id protocol.ID) {
 	}
 	b.entries[i].fails++
 	if len(b.replacements) > 0 || b.entries[i].fails >= maxFails {
-		rt.evict(b, i)
+		t.evict(b, i)
 	}
 }
 
-// evict removes entries[i] and promotes the most recently seen replacement. rt.mu is held.
-func (rt *RoutingTable) evict(b *bucket, i int) {
-	rt.removeEntry(b, i)
+// evict removes entries[i] and promotes the most recently seen replacement. t.mu is held.
+func (t *Table) evict(b *bucket, i int) {
+	t.removeEntry(b, i)
 	for n := len(b.replacements); n > 0; n-- {
 		r := b.replacements[n-1]
 		b.replacements = b.replacements[:n-1]
 		// A replacement may be a known contact's other address: never list an ID twice.
-		if b.index(r.ID) < 0 && rt.admits(b, r.Contact) {
+		if b.index(r.ID) < 0 && t.admits(b, r.Contact) {
 			r.fails = 0
-			rt.addEntry(b, r)
+			t.addEntry(b, r)
 			return
 		}
 	}
 }
 
 // Remove deletes the contact with this ID, if present.
-func (rt *RoutingTable) Remove(id protocol.ID) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	b := rt.bucketFor(id)
+func (t *Table) Remove(id protocol.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(id)
 	if b == nil {
 		return
 	}
 	if i := b.index(id); i >= 0 {
-		rt.removeEntry(b, i)
+		t.removeEntry(b, i)
 	}
 	b.removeReplacement(id)
 }
 
 // Len returns the number of contacts in the table (replacements not counted).
-func (rt *RoutingTable) Len() int {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	return rt.size
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.size
 }
 
 // Contains reports whether the table holds a contact with this ID.
-func (rt *RoutingTable) Contains(id protocol.ID) bool {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	b := rt.bucketFor(id)
+func (t *Table) Contains(id protocol.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(id)
 	return b != nil && b.index(id) >= 0
 }
 
 // Closest returns up to n contacts closest to target, closest first.
-func (rt *RoutingTable) Closest(target protocol.ID, n int) []protocol.Contact {
-	return rt.AppendClosest(make([]protocol.Contact, 0, n), target, n)
+func (t *Table) Closest(target protocol.ID, n int) []protocol.Contact {
+	return t.AppendClosest(make([]protocol.Contact, 0, n), target, n)
 }
 
 // AppendClosest appends up to n contacts closest to target to dst, closest first.
@@ -279,37 +278,37 @@ func (rt *RoutingTable) Closest(target protocol.ID, n int) []protocol.Contact {
 // farther than the one after it. Once n are gathered from a group, later groups cannot
 // hold closer ones. Within what is gathered, an insertion into a sorted window of n keeps
 // the closest: no sort of the whole table, and no allocation beyond dst's growth.
-func (rt *RoutingTable) AppendClosest(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
-	return rt.appendClosest(dst, target, n, false)
+func (t *Table) AppendClosest(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
+	return t.appendClosest(dst, target, n, false)
 }
 
 // AppendClosestLive is AppendClosest without the contacts whose last RPC failed: what a
 // node recommends to others, so that departed nodes stop spreading through FIND_NODE
 // replies before they leave the table.
-func (rt *RoutingTable) AppendClosestLive(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
-	return rt.appendClosest(dst, target, n, true)
+func (t *Table) AppendClosestLive(dst []protocol.Contact, target protocol.ID, n int) []protocol.Contact {
+	return t.appendClosest(dst, target, n, true)
 }
 
-func (rt *RoutingTable) appendClosest(dst []protocol.Contact, target protocol.ID, n int, liveOnly bool) []protocol.Contact {
+func (t *Table) appendClosest(dst []protocol.Contact, target protocol.ID, n int, liveOnly bool) []protocol.Contact {
 	if n <= 0 {
 		return dst
 	}
 	dst = slices.Grow(dst, n)
 	start := len(dst)
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	cpl := rt.self.CommonPrefixLen(target)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cpl := t.self.CommonPrefixLen(target)
 	if cpl == protocol.IDBits {
 		cpl = protocol.IDBits - 1
 	}
-	dst = insertBucket(dst, start, n, target, &rt.buckets[cpl], liveOnly)
+	dst = insertBucket(dst, start, n, target, &t.buckets[cpl], liveOnly)
 	if len(dst)-start < n {
 		for i := cpl + 1; i < protocol.IDBits; i++ {
-			dst = insertBucket(dst, start, n, target, &rt.buckets[i], liveOnly)
+			dst = insertBucket(dst, start, n, target, &t.buckets[i], liveOnly)
 		}
 	}
 	for i := cpl - 1; i >= 0 && len(dst)-start < n; i-- {
-		dst = insertBucket(dst, start, n, target, &rt.buckets[i], liveOnly)
+		dst = insertBucket(dst, start, n, target, &t.buckets[i], liveOnly)
 	}
 	return dst
 }
@@ -339,49 +338,49 @@ func insertBucket(dst []protocol.Contact, start, n int, target protocol.ID, b *b
 }
 
 // All returns every contact, in bucket order.
-func (rt *RoutingTable) All() []protocol.Contact {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	out := make([]protocol.Contact, 0, rt.size)
-	for i := range rt.buckets {
-		for _, e := range rt.buckets[i].entries {
+func (t *Table) All() []protocol.Contact {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]protocol.Contact, 0, t.size)
+	for i := range t.buckets {
+		for _, e := range t.buckets[i].entries {
 			out = append(out, e.Contact)
 		}
 	}
 	return out
 }
 
-// Touch records that a lookup for an ID in bucket i took place (paper §2.3: a bucket that
-// saw no lookup within tRefresh is refreshed).
-func (rt *RoutingTable) Touch(target protocol.ID, now time.Time) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	i := rt.self.CommonPrefixLen(target)
+// Touch records that a lookup for target took place at now, in the bucket target falls
+// in (paper §2.3: a bucket that saw no lookup within tRefresh is refreshed).
+func (t *Table) Touch(target protocol.ID, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := t.self.CommonPrefixLen(target)
 	if i < protocol.IDBits {
-		rt.buckets[i].lastLookup = now
+		t.buckets[i].lastLookup = now
 	}
 }
 
 // StaleBuckets returns the indexes of buckets up to maxIndex with no lookup since before.
-func (rt *RoutingTable) StaleBuckets(before time.Time, maxIndex int) []int {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
+func (t *Table) StaleBuckets(before time.Time, maxIndex int) []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var out []int
 	for i := 0; i <= maxIndex && i < protocol.IDBits; i++ {
-		if rt.buckets[i].lastLookup.Before(before) {
+		if t.buckets[i].lastLookup.Before(before) {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// bucketFor returns the bucket id belongs in, or nil for the node's own ID. rt.mu is held.
-func (rt *RoutingTable) bucketFor(id protocol.ID) *bucket {
-	i := rt.self.CommonPrefixLen(id)
+// bucketFor returns the bucket id belongs in, or nil for the node's own ID. t.mu is held.
+func (t *Table) bucketFor(id protocol.ID) *bucket {
+	i := t.self.CommonPrefixLen(id)
 	if i == protocol.IDBits {
 		return nil
 	}
-	return &rt.buckets[i]
+	return &t.buckets[i]
 }
 
 func (b *bucket) index(id protocol.ID) int {

@@ -1,17 +1,17 @@
-// Package pebblestore is a node.Store kept on disk in a Pebble database (an LSM tree, the
+// Package pebble is a store.Store kept on disk in a Pebble database (an LSM tree, the
 // storage engine of CockroachDB), so that a node's records survive a restart.
 //
-//	s, err := pebblestore.Open(filepath.Join(dataDir, "records"), pebblestore.Options{})
+//	s, err := pebble.Open(filepath.Join(dataDir, "records"), pebble.Options{})
 //	...
 //	defer s.Close() // after the node's Close
 //	n, err := node.New(node.Config{Store: s}, tr)
 //
 // Each record is one key, "r" followed by its 20-byte key, whose value is a version byte
 // (1), the expiry and the time it was stored as Unix nanoseconds (8 bytes big-endian each),
-// the publisher's 20-byte ID, then the value. Writes go to Pebble's write-ahead log without
+// the 20-byte ID of the node that last stored it, then the value. Writes go to Pebble's write-ahead log without
 // an fsync unless Options.Sync is set: a crashed process loses nothing, a crashed machine
 // at most its last writes, and the database stays consistent either way.
-package pebblestore
+package pebble
 
 import (
 	"encoding/binary"
@@ -21,11 +21,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	pdb "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"kad/node"
 	"kad/protocol"
+	"kad/store"
 )
 
 // Options tunes a Store. Zero values mean the defaults.
@@ -36,17 +36,17 @@ type Options struct {
 	Sync bool
 }
 
-// Store is a node.Store in a Pebble database. It is safe for concurrent use.
+// Store is a store.Store in a Pebble database. It is safe for concurrent use.
 type Store struct {
-	db    *pebble.DB
-	wo    *pebble.WriteOptions
+	db    *pdb.DB
+	wo    *pdb.WriteOptions
 	log   *slog.Logger
 	mu    sync.Mutex // serializes writes, so that count and bytes follow them exactly
 	count int
 	bytes int64
 }
 
-var _ node.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 const (
 	recordPrefix  = 'r'
@@ -64,28 +64,21 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	// The plain OS file system: Pebble's default wraps it in a disk-health checker whose
 	// goroutine outlives a failed Open.
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{opts.Logger}, FS: vfs.Default})
+	db, err := pdb.Open(dir, &pdb.Options{Logger: pebbleLogger{opts.Logger}, FS: vfs.Default})
 	if err != nil {
 		return nil, fmt.Errorf("open record store %s: %w", dir, err)
 	}
-	s := &Store{db: db, wo: pebble.NoSync, log: opts.Logger}
+	s := &Store{db: db, wo: pdb.NoSync, log: opts.Logger}
 	if opts.Sync {
-		s.wo = pebble.Sync
+		s.wo = pdb.Sync
 	}
-	var bad error
-	s.scan(func(key, value []byte) bool {
-		r, err := decode(key, value)
-		if err != nil {
-			bad = fmt.Errorf("open record store %s: %w", dir, err)
-			return false
-		}
+	if err := s.Range(func(r store.Record) bool {
 		s.count++
 		s.bytes += int64(len(r.Value))
 		return true
-	})
-	if bad != nil {
+	}); err != nil {
 		db.Close()
-		return nil, bad
+		return nil, fmt.Errorf("open record store %s: %w", dir, err)
 	}
 	return s, nil
 }
@@ -93,8 +86,8 @@ func Open(dir string, opts Options) (*Store, error) {
 // Close closes the database. The store must not be used afterwards.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Put implements node.Store.
-func (s *Store) Put(r node.Record) error {
+// Put implements store.Store.
+func (s *Store) Put(r store.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := dbKey(r.Key)
@@ -114,29 +107,27 @@ func (s *Store) Put(r node.Record) error {
 	return nil
 }
 
-// Get implements node.Store. A record that cannot be read is reported as absent, and
-// logged.
-func (s *Store) Get(key protocol.ID, now time.Time) (node.Record, bool) {
+// Get implements store.Store.
+func (s *Store) Get(key protocol.ID, now time.Time) (store.Record, bool, error) {
 	k := dbKey(key)
 	value, found, err := s.raw(k[:])
-	if err != nil || !found {
-		if err != nil {
-			s.log.Warn("record store read failed", "key", key.Short(), "err", err)
-		}
-		return node.Record{}, false
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("get %s: %w", key.Short(), err)
+	}
+	if !found {
+		return store.Record{}, false, nil
 	}
 	r, err := decode(k[:], value)
 	if err != nil {
-		s.log.Warn("record store holds an unreadable record", "key", key.Short(), "err", err)
-		return node.Record{}, false
+		return store.Record{}, false, fmt.Errorf("get %s: %w", key.Short(), err)
 	}
-	if !r.Expires.IsZero() && !now.Before(r.Expires) {
-		return node.Record{}, false
+	if !now.IsZero() && r.Expired(now) {
+		return store.Record{}, false, nil
 	}
-	return r, true
+	return r, true, nil
 }
 
-// Delete implements node.Store.
+// Delete implements store.Store.
 func (s *Store) Delete(key protocol.ID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -156,60 +147,64 @@ func (s *Store) Delete(key protocol.ID) error {
 	return nil
 }
 
-// Len implements node.Store.
+// Len implements store.Store.
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.count
 }
 
-// Bytes implements node.Store.
+// Bytes implements store.Store.
 func (s *Store) Bytes() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bytes
 }
 
-// Range implements node.Store. It reads a consistent snapshot; records that cannot be
-// read are skipped and logged.
-func (s *Store) Range(f func(node.Record) bool) {
-	s.scan(func(key, value []byte) bool {
+// Range implements store.Store. It reads a consistent snapshot. A record that cannot be
+// read ends it with an error matching ErrCorrupt.
+func (s *Store) Range(f func(store.Record) bool) error {
+	var bad error
+	err := s.scan(func(key, value []byte) bool {
 		r, err := decode(key, value)
 		if err != nil {
-			s.log.Warn("record store holds an unreadable record", "err", err)
-			return true
+			bad = err
+			return false
 		}
 		return f(r)
 	})
+	if bad != nil {
+		return fmt.Errorf("range: %w", bad)
+	}
+	return err
 }
 
 // scan calls f with each record's raw key and value until f returns false.
-func (s *Store) scan(f func(key, value []byte) bool) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{recordPrefix}, UpperBound: []byte{recordPrefix + 1}})
+func (s *Store) scan(f func(key, value []byte) bool) error {
+	it, err := s.db.NewIter(&pdb.IterOptions{LowerBound: []byte{recordPrefix}, UpperBound: []byte{recordPrefix + 1}})
 	if err != nil {
-		s.log.Warn("record store scan failed", "err", err)
-		return
+		return fmt.Errorf("scan: %w", err)
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		value, err := it.ValueAndErr()
 		if err != nil {
-			s.log.Warn("record store scan failed", "err", err)
-			return
+			return fmt.Errorf("scan: %w", err)
 		}
 		if !f(it.Key(), value) {
-			return
+			return nil
 		}
 	}
 	if err := it.Error(); err != nil {
-		s.log.Warn("record store scan failed", "err", err)
+		return fmt.Errorf("scan: %w", err)
 	}
+	return nil
 }
 
 // raw returns a copy of the stored bytes under key.
 func (s *Store) raw(key []byte) ([]byte, bool, error) {
 	value, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
+	if errors.Is(err, pdb.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -226,29 +221,29 @@ func dbKey(id protocol.ID) [1 + protocol.IDBytes]byte {
 	return k
 }
 
-func encode(r node.Record) []byte {
+func encode(r store.Record) []byte {
 	b := make([]byte, headerLen, headerLen+len(r.Value))
 	b[0] = recordVersion
 	binary.BigEndian.PutUint64(b[1:9], uint64(unixNano(r.Expires)))
 	binary.BigEndian.PutUint64(b[9:17], uint64(unixNano(r.Stored)))
-	copy(b[17:headerLen], r.Publisher[:])
+	copy(b[17:headerLen], r.Sender[:])
 	return append(b, r.Value...)
 }
 
 // decode reads a record; it copies what it keeps out of value.
-func decode(key, value []byte) (node.Record, error) {
+func decode(key, value []byte) (store.Record, error) {
 	if len(key) != 1+protocol.IDBytes || key[0] != recordPrefix {
-		return node.Record{}, fmt.Errorf("%w: key of %d bytes", ErrCorrupt, len(key))
+		return store.Record{}, fmt.Errorf("%w: key of %d bytes", ErrCorrupt, len(key))
 	}
 	if len(value) < headerLen || value[0] != recordVersion {
-		return node.Record{}, fmt.Errorf("%w: %s: value of %d bytes, version %v", ErrCorrupt, protocol.ID(key[1:]).Short(), len(value), value[:min(len(value), 1)])
+		return store.Record{}, fmt.Errorf("%w: %s: value of %d bytes, version %v", ErrCorrupt, protocol.ID(key[1:]).Short(), len(value), value[:min(len(value), 1)])
 	}
-	r := node.Record{
-		Key:       protocol.ID(key[1:]),
-		Expires:   fromUnixNano(int64(binary.BigEndian.Uint64(value[1:9]))),
-		Stored:    fromUnixNano(int64(binary.BigEndian.Uint64(value[9:17]))),
-		Publisher: protocol.ID(value[17:headerLen]),
-		Value:     append([]byte{}, value[headerLen:]...),
+	r := store.Record{
+		Key:     protocol.ID(key[1:]),
+		Expires: fromUnixNano(int64(binary.BigEndian.Uint64(value[1:9]))),
+		Stored:  fromUnixNano(int64(binary.BigEndian.Uint64(value[9:17]))),
+		Sender:  protocol.ID(value[17:headerLen]),
+		Value:   append([]byte{}, value[headerLen:]...),
 	}
 	return r, nil
 }

@@ -1,4 +1,4 @@
-package pebblestore_test
+package pebble_test
 
 import (
 	"errors"
@@ -8,23 +8,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	pdb "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"go.uber.org/goleak"
 
-	"kad/node"
-	"kad/node/pebblestore"
-	"kad/node/storetest"
 	"kad/protocol"
+	"kad/store"
+	"kad/store/pebble"
+	"kad/store/storetest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func open(t *testing.T, dir string) *pebblestore.Store {
+func open(t *testing.T, dir string) *pebble.Store {
 	t.Helper()
-	s, err := pebblestore.Open(dir, pebblestore.Options{})
+	s, err := pebble.Open(dir, pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func open(t *testing.T, dir string) *pebblestore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) node.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		s := open(t, t.TempDir())
 		t.Cleanup(func() { s.Close() })
 		return s
@@ -44,9 +44,9 @@ func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	s := open(t, dir)
-	keep := node.Record{Key: protocol.KeyFromString("keep"), Value: []byte("kept"), Expires: now.Add(time.Hour), Stored: now, Publisher: protocol.KeyFromString("p")}
-	gone := node.Record{Key: protocol.KeyFromString("gone"), Value: []byte("deleted"), Expires: now.Add(time.Hour)}
-	for _, r := range []node.Record{keep, gone} {
+	keep := store.Record{Key: protocol.KeyFromString("keep"), Value: []byte("kept"), Expires: now.Add(time.Hour), Stored: now, Sender: protocol.KeyFromString("p")}
+	gone := store.Record{Key: protocol.KeyFromString("gone"), Value: []byte("deleted"), Expires: now.Add(time.Hour)}
+	for _, r := range []store.Record{keep, gone} {
 		if err := s.Put(r); err != nil {
 			t.Fatal(err)
 		}
@@ -62,11 +62,11 @@ func TestReopen(t *testing.T) {
 	if s.Len() != 1 || s.Bytes() != int64(len(keep.Value)) {
 		t.Fatalf("after reopening: Len %d, Bytes %d; want 1, %d", s.Len(), s.Bytes(), len(keep.Value))
 	}
-	got, ok := s.Get(keep.Key, now)
-	if !ok || string(got.Value) != "kept" || !got.Expires.Equal(keep.Expires) || !got.Stored.Equal(keep.Stored) || got.Publisher != keep.Publisher {
+	got, ok, err := s.Get(keep.Key, now)
+	if !ok || string(got.Value) != "kept" || !got.Expires.Equal(keep.Expires) || !got.Stored.Equal(keep.Stored) || got.Sender != keep.Sender || err != nil {
 		t.Fatalf("after reopening: %+v, %v", got, ok)
 	}
-	if _, ok := s.Get(gone.Key, now); ok {
+	if _, ok, _ := s.Get(gone.Key, now); ok {
 		t.Fatal("deleted record back after reopening")
 	}
 }
@@ -79,7 +79,7 @@ func TestOpenRefusesBadInput(t *testing.T) {
 		if err := os.WriteFile(path, []byte("not a database"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := pebblestore.Open(path, pebblestore.Options{})
+		_, err := pebble.Open(path, pebble.Options{})
 		if err == nil {
 			t.Fatal("opened a plain file as a database")
 		}
@@ -99,24 +99,24 @@ func TestOpenRefusesBadInput(t *testing.T) {
 				}
 			}
 		}
-		if s, err := pebblestore.Open(dir, pebblestore.Options{}); err == nil {
+		if s, err := pebble.Open(dir, pebble.Options{}); err == nil {
 			s.Close()
 			t.Fatal("opened a database with a garbage manifest")
 		}
 	})
 	t.Run("unreadable record", func(t *testing.T) {
 		dir := t.TempDir()
-		db, err := pebble.Open(dir, &pebble.Options{FS: vfs.Default})
+		db, err := pdb.Open(dir, &pdb.Options{FS: vfs.Default})
 		if err != nil {
 			t.Fatal(err)
 		}
 		key := append([]byte{'r'}, make([]byte, protocol.IDBytes)...)
-		if err := db.Set(key, []byte{9, 9, 9}, pebble.Sync); err != nil {
+		if err := db.Set(key, []byte{9, 9, 9}, pdb.Sync); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
-		_, err = pebblestore.Open(dir, pebblestore.Options{})
-		if !errors.Is(err, pebblestore.ErrCorrupt) {
+		_, err = pebble.Open(dir, pebble.Options{})
+		if !errors.Is(err, pebble.ErrCorrupt) {
 			t.Fatalf("got %v, want ErrCorrupt", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package node
+package identity
 
 import (
 	"crypto/ed25519"
@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-
-	"kad/protocol"
 )
 
 // keyPEMType is the PEM block type of a PKCS #8 private key (RFC 7468 §10).
@@ -49,12 +47,6 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 		return loadKey(path)
 	}
 	return key, nil
-}
-
-// IDFromKey returns the node ID that key proves: SHA-256 of its public key, truncated
-// to 20 bytes (protocol.IDFromPublicKey). Over QUIC, the TLS handshake proves it.
-func IDFromKey(key ed25519.PrivateKey) protocol.ID {
-	return protocol.IDFromPublicKey(key.Public().(ed25519.PublicKey))
 }
 
 // loadKey reads the key at path; the error matches fs.ErrNotExist when there is none.

@@ -1,4 +1,4 @@
-package node
+package routing
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"kad/protocol"
 )
@@ -28,25 +30,25 @@ func addrN(n int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)}), 4000)
 }
 
-func TestRoutingTableBucketOrderAndEviction(t *testing.T) {
+func TestTableBucketOrderAndEviction(t *testing.T) {
 	synctest.Test(t, testBucketOrderAndEviction)
 }
 
 func testBucketOrderAndEviction(t *testing.T) {
 	self := protocol.ID{0x55}
 	const k = 4
-	rt := NewRoutingTable(self, k)
+	rt := NewTable(self, k)
 	var cs []protocol.Contact
 	for i := range k {
 		c := protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: addrN(i)}
 		cs = append(cs, c)
-		if res := rt.Seen(c); !res.added || !res.ping.ID.IsZero() {
+		if res := rt.Seen(c); !res.Added || !res.Ping.ID.IsZero() {
 			t.Fatalf("contact %d: got %+v, want added without ping", i, res)
 		}
 	}
 	// A newcomer meets a full bucket whose oldest contact was just heard from: no ping.
 	early := protocol.Contact{ID: idAt(self, 3, 99), Addr: addrN(99)}
-	if res := rt.Seen(early); res.added || !res.ping.ID.IsZero() {
+	if res := rt.Seen(early); res.Added || !res.Ping.ID.IsZero() {
 		t.Fatalf("full bucket with a fresh oldest contact: got %+v, want neither add nor ping", res)
 	}
 	time.Sleep(livenessWindow + time.Second)
@@ -54,12 +56,12 @@ func testBucketOrderAndEviction(t *testing.T) {
 	rt.Seen(cs[0])
 	extra := protocol.Contact{ID: idAt(self, 3, 100), Addr: addrN(100)}
 	res := rt.Seen(extra)
-	if res.added || res.ping != cs[1] {
+	if res.Added || res.Ping != cs[1] {
 		t.Fatalf("full bucket: got %+v, want ping of %v", res, cs[1])
 	}
 	// A second newcomer while the check is under way does not start another.
 	extra2 := protocol.Contact{ID: idAt(self, 3, 101), Addr: addrN(101)}
-	if res := rt.Seen(extra2); !res.ping.ID.IsZero() {
+	if res := rt.Seen(extra2); !res.Ping.ID.IsZero() {
 		t.Fatalf("second newcomer started another ping: %+v", res)
 	}
 	if rt.Contains(extra.ID) || rt.Len() != k {
@@ -72,8 +74,8 @@ func testBucketOrderAndEviction(t *testing.T) {
 	}
 	// Next check goes to cs[2]; it is dead: the most recent replacement takes its place.
 	res = rt.Seen(protocol.Contact{ID: idAt(self, 3, 102), Addr: addrN(102)})
-	if res.ping != cs[2] {
-		t.Fatalf("got ping of %v, want %v", res.ping, cs[2])
+	if res.Ping != cs[2] {
+		t.Fatalf("got ping of %v, want %v", res.Ping, cs[2])
 	}
 	rt.PingDone(cs[2], false)
 	if rt.Contains(cs[2].ID) {
@@ -87,9 +89,9 @@ func testBucketOrderAndEviction(t *testing.T) {
 	}
 }
 
-func TestRoutingTableFailedEvictsWithReplacement(t *testing.T) {
+func TestTableFailedEvictsWithReplacement(t *testing.T) {
 	self := protocol.ID{0x01}
-	rt := NewRoutingTable(self, 2)
+	rt := NewTable(self, 2)
 	a := protocol.Contact{ID: idAt(self, 10, 1), Addr: addrN(1)}
 	b := protocol.Contact{ID: idAt(self, 10, 2), Addr: addrN(2)}
 	c := protocol.Contact{ID: idAt(self, 10, 3), Addr: addrN(3)}
@@ -115,9 +117,9 @@ func TestRoutingTableFailedEvictsWithReplacement(t *testing.T) {
 	}
 }
 
-func TestRoutingTableAddressChangeDoesNotMoveContact(t *testing.T) {
+func TestTableAddressChangeDoesNotMoveContact(t *testing.T) {
 	self := protocol.ID{0x01}
-	rt := NewRoutingTable(self, 3)
+	rt := NewTable(self, 3)
 	a := protocol.Contact{ID: idAt(self, 5, 1), Addr: addrN(1)}
 	rt.Seen(a)
 	rt.Seen(protocol.Contact{ID: a.ID, Addr: addrN(9)})
@@ -127,9 +129,9 @@ func TestRoutingTableAddressChangeDoesNotMoveContact(t *testing.T) {
 	}
 }
 
-func TestRoutingTableIgnoresSelf(t *testing.T) {
+func TestTableIgnoresSelf(t *testing.T) {
 	self := protocol.ID{0x01}
-	rt := NewRoutingTable(self, 3)
+	rt := NewTable(self, 3)
 	rt.Seen(protocol.Contact{ID: self, Addr: addrN(1)})
 	if rt.Len() != 0 {
 		t.Fatal("own contact admitted")
@@ -150,7 +152,7 @@ func TestClosestIsTrulyClosest(t *testing.T) {
 	for trial := range 20 {
 		t.Run(fmt.Sprint(trial), func(t *testing.T) {
 			self := randID(rng)
-			rt := NewRoutingTable(self, 8)
+			rt := NewTable(self, 8)
 			for i := range 400 {
 				rt.Seen(protocol.Contact{ID: randID(rng), Addr: addrN(i)})
 			}
@@ -191,7 +193,7 @@ func bigDist(a, b protocol.ID) *big.Int {
 
 func TestStaleBuckets(t *testing.T) {
 	self := protocol.ID{0x01}
-	rt := NewRoutingTable(self, 3)
+	rt := NewTable(self, 3)
 	rt.Touch(idAt(self, 2, 0), testNow)
 	stale := rt.StaleBuckets(testNow, 4)
 	if !slices.Equal(stale, []int{0, 1, 3, 4}) {
@@ -199,10 +201,10 @@ func TestStaleBuckets(t *testing.T) {
 	}
 }
 
-func BenchmarkRoutingTableSeen(b *testing.B) {
+func BenchmarkTableSeen(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	self := randID(rng)
-	rt := NewRoutingTable(self, protocol.K)
+	rt := NewTable(self, protocol.K)
 	cs := make([]protocol.Contact, 4096)
 	for i := range cs {
 		cs[i] = protocol.Contact{ID: randID(rng), Addr: addrN(i)}
@@ -210,16 +212,16 @@ func BenchmarkRoutingTableSeen(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		res := rt.Seen(cs[i%len(cs)])
-		if !res.ping.ID.IsZero() {
-			rt.PingDone(res.ping, true)
+		if !res.Ping.ID.IsZero() {
+			rt.PingDone(res.Ping, true)
 		}
 	}
 }
 
-func BenchmarkRoutingTableClosest(b *testing.B) {
+func BenchmarkTableClosest(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	self := randID(rng)
-	rt := NewRoutingTable(self, protocol.K)
+	rt := NewTable(self, protocol.K)
 	for i := range 5000 {
 		rt.Seen(protocol.Contact{ID: randID(rng), Addr: addrN(i)})
 	}
@@ -237,11 +239,11 @@ func publicAddr(a, b, c, d byte) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{a, b, c, d}), 4000)
 }
 
-// TestRoutingTableSubnetLimits: one public /24 fills at most 2 places in a bucket and 10
+// TestTableSubnetLimits: one public /24 fills at most 2 places in a bucket and 10
 // in the table; other subnets, and loopback or private addresses, are not held back.
-func TestRoutingTableSubnetLimits(t *testing.T) {
+func TestTableSubnetLimits(t *testing.T) {
 	self := protocol.ID{0x01}
-	rt := NewRoutingTable(self, 20)
+	rt := NewTable(self, 20)
 	// Five contacts of 203.0.113.0/24 in bucket 3: two get in.
 	for i := range 5 {
 		rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: publicAddr(203, 0, 113, byte(10+i))})
@@ -284,7 +286,7 @@ func TestRoutingTableSubnetLimits(t *testing.T) {
 	}
 	// Loopback and private addresses are exempt: a bucket fills from one of each.
 	for _, base := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.0.1")} {
-		rt := NewRoutingTable(self, 8)
+		rt := NewTable(self, 8)
 		for i := range 8 {
 			rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: netip.AddrPortFrom(base, uint16(4000+i))})
 		}
@@ -293,7 +295,7 @@ func TestRoutingTableSubnetLimits(t *testing.T) {
 		}
 	}
 	// No limit when disabled.
-	rt = NewRoutingTable(self, 8)
+	rt = NewTable(self, 8)
 	rt.SetSubnetLimits(-1, -1)
 	for i := range 8 {
 		rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: publicAddr(203, 0, 113, byte(i+1))})
@@ -303,11 +305,11 @@ func TestRoutingTableSubnetLimits(t *testing.T) {
 	}
 }
 
-// TestRoutingTableNoDuplicateAfterAddressChange: a known contact seen at another address
+// TestTableNoDuplicateAfterAddressChange: a known contact seen at another address
 // waits as a replacement; evicting some other contact must not list its ID twice.
-func TestRoutingTableNoDuplicateAfterAddressChange(t *testing.T) {
+func TestTableNoDuplicateAfterAddressChange(t *testing.T) {
 	self := protocol.ID{0x01}
-	rt := NewRoutingTable(self, 2)
+	rt := NewTable(self, 2)
 	a := protocol.Contact{ID: idAt(self, 5, 1), Addr: addrN(1)}
 	b := protocol.Contact{ID: idAt(self, 5, 2), Addr: addrN(2)}
 	rt.Seen(a)
@@ -321,4 +323,81 @@ func TestRoutingTableNoDuplicateAfterAddressChange(t *testing.T) {
 	if seen[a.ID] != 1 {
 		t.Fatalf("contact listed %d times", seen[a.ID])
 	}
+}
+
+// TestTablePingDropped: a check that was never sent leaves the contact as it was — not
+// refreshed, not failed — and the bucket asks for the same check again. (Reporting it as
+// alive, as PingDone(c, true) does, would move an unchecked contact to the tail.)
+func TestTablePingDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		self := protocol.ID{0x55}
+		const k = 3
+		rt := NewTable(self, k)
+		var cs []protocol.Contact
+		for i := range k {
+			c := protocol.Contact{ID: idAt(self, 2, uint16(i)), Addr: addrN(i)}
+			cs = append(cs, c)
+			rt.Seen(c)
+		}
+		time.Sleep(livenessWindow + time.Second)
+		res := rt.Seen(protocol.Contact{ID: idAt(self, 2, 50), Addr: addrN(50)})
+		if res.Ping != cs[0] {
+			t.Fatalf("got ping of %v, want %v", res.Ping, cs[0])
+		}
+		rt.PingDropped(res.Ping)
+		res = rt.Seen(protocol.Contact{ID: idAt(self, 2, 51), Addr: addrN(51)})
+		if res.Ping != cs[0] {
+			t.Fatalf("after a dropped check: ping of %v, want %v again (unchecked, so not refreshed)", res.Ping, cs[0])
+		}
+		if got := rt.All(); len(got) != k || got[0] != cs[0] {
+			t.Fatalf("after a dropped check the bucket is %v, want %v first", got, cs[0])
+		}
+		// Dropping a check does not count against the contact either: it stays through
+		// maxFails dropped checks.
+		for range maxFails + 1 {
+			rt.PingDropped(cs[0])
+		}
+		if !rt.Contains(cs[0].ID) {
+			t.Fatal("dropped checks evicted the contact")
+		}
+	})
+}
+
+func TestExemptAndSubnet(t *testing.T) {
+	tests := []struct {
+		addr   string
+		exempt bool
+		subnet string // "" when exempt
+	}{
+		{"127.0.0.1:4000", true, ""},
+		{"[::1]:4000", true, ""},
+		{"10.1.2.3:4000", true, ""},
+		{"192.168.0.9:4000", true, ""},
+		{"172.16.5.5:4000", true, ""},
+		{"[fd00::1]:4000", true, ""},
+		{"169.254.1.1:4000", true, ""},
+		{"[fe80::1]:4000", true, ""},
+		{"0.0.0.0:4000", true, ""},
+		{"[::]:4000", true, ""},
+		{"[::ffff:127.0.0.1]:4000", true, ""},
+		{"198.51.100.7:4000", false, "198.51.100.0/24"},
+		{"[::ffff:198.51.100.7]:4000", false, "198.51.100.0/24"},
+		{"[2001:db8:1:2:3:4:5:6]:4000", false, "2001:db8:1:2::/64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			ap := netip.MustParseAddrPort(tt.addr)
+			if got := Exempt(ap.Addr()); got != tt.exempt {
+				t.Errorf("Exempt = %v, want %v", got, tt.exempt)
+			}
+			p, ok := Subnet(ap)
+			if ok == tt.exempt || (ok && p.String() != tt.subnet) {
+				t.Errorf("Subnet = %v, %v; want %q", p, ok, tt.subnet)
+			}
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

@@ -1,0 +1,172 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"kad/protocol"
+	"kad/store"
+)
+
+// Put stores value under key at the k nodes closest to key, and returns how many stored
+// it. It fails only if none did. The node republishes the record every RepublishInterval
+// for as long as it runs (paper §2.5), so that it outlives RecordTTL.
+func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, error) {
+	if len(value) > protocol.MaxValueSize {
+		return 0, fmt.Errorf("put %s: %w: %d bytes, limit %d", key.Short(), ErrValueTooLarge, len(value), protocol.MaxValueSize)
+	}
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	stored, err := n.put(ctx, key, value, n.cfg.RecordTTL, true)
+	if err != nil {
+		return 0, err
+	}
+	n.pubMu.Lock()
+	n.published[key] = append([]byte(nil), value...)
+	n.pubMu.Unlock()
+	return stored, nil
+}
+
+// Unpublish stops the republishing of a key this node put. The copies in the network
+// live out their lifetime (RecordTTL from the last put) and expire; this node's own copy
+// too.
+func (n *Node) Unpublish(key protocol.ID) {
+	n.pubMu.Lock()
+	delete(n.published, key)
+	n.pubMu.Unlock()
+}
+
+// put stores value under key, to live ttl, at the k nodes closest to key, this node
+// among them if it is one of the k closest and keepLocal is set.
+func (n *Node) put(ctx context.Context, key protocol.ID, value []byte, ttl time.Duration, keepLocal bool) (int, error) {
+	closest, err := n.Lookup(ctx, key)
+	if err != nil && !errors.Is(err, ErrNoContacts) {
+		return 0, fmt.Errorf("put %s: %w", key.Short(), err)
+	}
+	return n.storeAtClosest(ctx, closest, key, value, ttl, keepLocal)
+}
+
+// storeAtClosest sends STORE to each of closest, the result of a lookup for key, and
+// keeps a copy if keepLocal is set and this node is among the k closest.
+func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, key protocol.ID, value []byte, ttl time.Duration, keepLocal bool) (int, error) {
+	stored := 0
+	if keepLocal && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
+		// This node is among the k closest: it keeps a copy too.
+		if err := n.storeLocal(key, value, ttl, n.self.ID); err == nil {
+			stored++
+			if len(closest) == n.cfg.K {
+				closest = closest[:n.cfg.K-1]
+			}
+		}
+	}
+	secs := uint32(min(max(ttl/time.Second, 1), 1<<32-1))
+	results := make(chan error, len(closest))
+	for _, c := range closest {
+		go func() {
+			_, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: secs})
+			results <- err
+		}()
+	}
+	var lastErr error
+	for range closest {
+		if err := <-results; err == nil {
+			stored++
+		} else {
+			lastErr = err
+		}
+	}
+	if stored == 0 {
+		if lastErr == nil {
+			lastErr = ErrNoContacts
+		}
+		if cerr := n.closedErr(); cerr != nil {
+			lastErr = cerr
+		}
+		return 0, fmt.Errorf("put %s: stored nowhere: %w", key.Short(), lastErr)
+	}
+	return stored, nil
+}
+
+// closerThanLast reports whether this node is closer to key than the last of closest.
+func (n *Node) closerThanLast(key protocol.ID, closest []protocol.Contact) bool {
+	return key.CmpDistance(n.self.ID, closest[len(closest)-1].ID) < 0
+}
+
+// storeLocal keeps key → value in this node's store for ttl, as received from sender,
+// within MaxStoreBytes. A record already held keeps the longer of its lifetime and ttl.
+func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, sender protocol.ID) error {
+	n.storeMu.Lock()
+	defer n.storeMu.Unlock()
+	now := time.Now()
+	expires := now.Add(ttl)
+	grow := int64(len(value))
+	// The zero time reads the record even if it has expired: its bytes still count.
+	old, ok, err := n.store.Get(key, time.Time{})
+	if err != nil {
+		return err
+	}
+	if ok {
+		grow -= int64(len(old.Value))
+		if old.Expires.After(expires) {
+			// A shorter-lived copy (a cache, or a replica of an older STORE) never cuts
+			// short the life a record already has.
+			expires = old.Expires
+		}
+	}
+	if grow > 0 && n.store.Bytes()+grow > n.cfg.MaxStoreBytes {
+		return fmt.Errorf("%w: %d of %d bytes used", ErrStoreFull, n.store.Bytes(), n.cfg.MaxStoreBytes)
+	}
+	return n.store.Put(store.Record{Key: key, Value: value, Expires: expires, Stored: now, Sender: sender})
+}
+
+// expire removes the records whose lifetime has passed.
+func (n *Node) expire(now time.Time) {
+	var dead []protocol.ID
+	if err := n.store.Range(func(r store.Record) bool {
+		if r.Expired(now) {
+			dead = append(dead, r.Key)
+		}
+		return true
+	}); err != nil {
+		n.log.Warn("expire: store read failed", "err", err)
+	}
+	n.storeMu.Lock()
+	defer n.storeMu.Unlock()
+	for _, key := range dead {
+		// Re-check: the record may have been stored again since.
+		if _, ok, err := n.store.Get(key, now); ok || err != nil {
+			continue
+		}
+		if err := n.store.Delete(key); err != nil {
+			n.log.Warn("expire failed", "key", key.Short(), "err", err)
+		}
+	}
+}
+
+// Get returns the value stored under key: from this node's store if it holds it, else
+// from an iterative FIND_VALUE lookup. It returns ErrNotFound when no node answered with it.
+func (n *Node) Get(ctx context.Context, key protocol.ID) ([]byte, error) {
+	r, ok, err := n.store.Get(key, time.Now())
+	if err != nil {
+		// Look in the network instead: the k closest hold copies.
+		n.log.Warn("store read failed", "key", key.Short(), "err", err)
+	}
+	if ok {
+		return append([]byte(nil), r.Value...), nil
+	}
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	res, err := n.lookup(ctx, key, true)
+	if err != nil {
+		if errors.Is(err, ErrNoContacts) {
+			return nil, fmt.Errorf("get %s: %w", key.Short(), ErrNotFound)
+		}
+		return nil, fmt.Errorf("get %s: %w", key.Short(), err)
+	}
+	if !res.found {
+		return nil, fmt.Errorf("get %s: %w", key.Short(), ErrNotFound)
+	}
+	return res.value, nil
+}

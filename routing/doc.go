@@ -1,0 +1,17 @@
+// Package routing is a Kademlia node's routing table (paper §2.2, §4.1): IDBits
+// k-buckets indexed by the length of the prefix a contact's ID shares with the node's,
+// each ordered least-recently seen first, with a replacement cache, a liveness window that
+// spares recently heard contacts a ping, eviction after repeated failures, and limits on
+// how many contacts may share a public subnet (Exempt and Subnet say which addresses
+// count where).
+//
+//	t := routing.NewTable(self, 20)
+//	if res := t.Seen(c); !res.Ping.ID.IsZero() {
+//		// ping res.Ping, then:
+//		t.PingDone(res.Ping, alive)
+//	}
+//	closest := t.Closest(target, 20)
+//
+// A Table does no I/O and never blocks: the liveness checks it asks for are the caller's
+// to send.
+package routing
