@@ -1,0 +1,84 @@
+// Package transport opens a transport by name — "udp", "quic" or "mem" — for the command
+// line, the cluster benchmark and the tests, so that the choice is written once.
+//
+//	tr, err := transport.Open(transport.UDP, transport.Options{Bind: "127.0.0.1:0"})
+//	...
+//	n, err := node.New(node.Config{}, tr)
+package transport
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"kad/protocol"
+	"kad/transports"
+	"kad/transports/mem"
+	"kad/transports/quic"
+	"kad/transports/udp"
+)
+
+// The names of the transports.
+const (
+	UDP  = "udp"
+	QUIC = "quic"
+	Mem  = "mem"
+)
+
+// Names lists every transport Open knows, in the order help texts name them.
+var Names = []string{UDP, QUIC, Mem}
+
+// ErrUnknown is returned by Open and Check for a name that is not a transport.
+var ErrUnknown = errors.New("unknown transport")
+
+// Options is what a transport of any kind may need; each kind reads its part.
+type Options struct {
+	// Bind is the HOST:PORT a UDP or QUIC transport listens on. Default 127.0.0.1:0.
+	Bind string
+	// Key proves the node's identity over QUIC. Default: a new key.
+	Key ed25519.PrivateKey
+	// ClaimedID is the ID a QUIC transport claims when the node runs under a chosen ID.
+	ClaimedID protocol.ID
+	// Network is the in-memory network a mem transport joins. Required for mem.
+	Network *mem.Network
+	// Logger receives the transport's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Check reports whether name is a transport Open knows.
+func Check(name string) error {
+	for _, n := range Names {
+		if n == name {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q: want udp, quic or mem", ErrUnknown, name)
+}
+
+// Open returns a new transport of the kind name.
+func Open(name string, opts Options) (transports.Transport, error) {
+	if opts.Bind == "" {
+		opts.Bind = "127.0.0.1:0"
+	}
+	switch name {
+	case UDP:
+		return udp.Listen(opts.Bind, udp.Options{Logger: opts.Logger})
+	case QUIC:
+		key := opts.Key
+		if key == nil {
+			var err error
+			if _, key, err = ed25519.GenerateKey(rand.Reader); err != nil {
+				return nil, fmt.Errorf("quic: generate key: %w", err)
+			}
+		}
+		return quic.Listen(opts.Bind, key, quic.Options{Logger: opts.Logger, ClaimedID: opts.ClaimedID})
+	case Mem:
+		if opts.Network == nil {
+			return nil, errors.New("mem: no network given")
+		}
+		return opts.Network.NewTransport()
+	}
+	return nil, Check(name)
+}
