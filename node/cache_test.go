@@ -5,6 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
 	"kad/transports/mem"
@@ -14,9 +15,9 @@ import (
 // node that answered without it (paper §2.3), with a shorter lifetime than the original.
 func TestValueLookupCaches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 3, Alpha: 1}
-		nodes := memCluster(t, nw, 30, cfg)
+		c := cluster.New(t, 30, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst})
+		nodes := c.Nodes
 		key := protocol.KeyFromString("popular")
 		if _, err := nodes[0].Put(t.Context(), key, []byte("v")); err != nil {
 			t.Fatal(err)
@@ -38,7 +39,10 @@ func TestValueLookupCaches(t *testing.T) {
 				entry = n
 			}
 		}
-		reader := memNode(t, nw, cfg)
+		reader, err := c.Add()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := reader.Ping(t.Context(), entry.Contact()); err != nil {
 			t.Fatal(err)
 		}

@@ -8,76 +8,21 @@ import (
 	"testing"
 	"time"
 
+	"kad/internal/cluster"
+	"kad/internal/transport"
 	"kad/node"
 	"kad/protocol"
-	"kad/transports"
 )
 
-// transportKind makes transports of one kind for cluster tests.
-type transportKind struct {
-	name string
-	// nodes is how many nodes the full cluster tests start on this kind.
+// transportKinds lists every transport the cluster scenarios run over: the same node code
+// over memory, UDP and QUIC, with how many nodes each scenario starts.
+var transportKinds = []struct {
+	name  string
 	nodes int
-	// newTransport returns a fresh transport listening on loopback (or the mem network
-	// made by setup); setup is called once per cluster.
-	setup func(t testing.TB) func(t testing.TB) transports.Transport
-}
-
-// cluster is a set of running nodes, all stopped when the test ends.
-type cluster struct {
-	t     testing.TB
-	nodes []*node.Node
-}
-
-// newCluster starts n nodes on kind, each joining through a random earlier node.
-// Unless cfg says otherwise, requests time out after a generous 5 s: the race detector on
-// a loaded 2-core machine can stretch a loopback round trip past the default second, and
-// in a healthy cluster no request should time out at all.
-func newCluster(t testing.TB, kind transportKind, n int, cfg node.Config) *cluster {
-	t.Helper()
-	if cfg.RPCTimeout == 0 {
-		cfg.RPCTimeout = 5 * time.Second
-	}
-	newTransport := kind.setup(t)
-	c := &cluster{t: t}
-	t.Cleanup(c.close)
-	rng := rand.New(rand.NewPCG(uint64(n), 7))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for i := range n {
-		nd, err := node.New(cfg, newTransport(t))
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		c.nodes = append(c.nodes, nd)
-		if i == 0 {
-			continue
-		}
-		seed := c.nodes[rng.IntN(i)]
-		if err := nd.Bootstrap(ctx, seed.Contact()); err != nil {
-			t.Fatalf("node %d bootstrap: %v", i, err)
-		}
-	}
-	return c
-}
-
-func (c *cluster) close() {
-	for _, n := range c.nodes {
-		n.Close()
-	}
-}
-
-// trueClosest returns the k node IDs closest to target among every node of the cluster
-// except skip, by brute force.
-func (c *cluster) trueClosest(target protocol.ID, k int, skip protocol.ID) []protocol.ID {
-	var ids []protocol.ID
-	for _, n := range c.nodes {
-		if n.ID() != skip {
-			ids = append(ids, n.ID())
-		}
-	}
-	slices.SortFunc(ids, func(a, b protocol.ID) int { return target.CmpDistance(a, b) })
-	return ids[:min(k, len(ids))]
+}{
+	{transport.Mem, 200},
+	{transport.UDP, 50},
+	{transport.QUIC, 50},
 }
 
 func ids(cs []protocol.Contact) []protocol.ID {
@@ -91,7 +36,7 @@ func ids(cs []protocol.Contact) []protocol.ID {
 func TestClusterPutGetEverywhere(t *testing.T) {
 	for _, kind := range transportKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			c := newCluster(t, kind, kind.nodes, node.Config{})
+			c := cluster.New(t, kind.nodes, cluster.Options{Transport: kind.name})
 			rng := rand.New(rand.NewPCG(3, 4))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -99,7 +44,7 @@ func TestClusterPutGetEverywhere(t *testing.T) {
 			keys := make([]protocol.ID, values)
 			for i := range keys {
 				keys[i] = protocol.KeyFromString(fmt.Sprintf("%s-key-%d", kind.name, i))
-				from := c.nodes[rng.IntN(len(c.nodes))]
+				from := c.Nodes[rng.IntN(len(c.Nodes))]
 				stored, err := from.Put(ctx, keys[i], []byte(fmt.Sprintf("value %d", i)))
 				if err != nil {
 					t.Fatalf("put %d: %v", i, err)
@@ -108,7 +53,7 @@ func TestClusterPutGetEverywhere(t *testing.T) {
 					t.Errorf("put %d stored on %d nodes, want about k=%d", i, stored, node.DefaultConfig().K)
 				}
 			}
-			for _, n := range c.nodes {
+			for _, n := range c.Nodes {
 				for i, key := range keys {
 					got, err := n.Get(ctx, key)
 					if err != nil {
@@ -119,7 +64,7 @@ func TestClusterPutGetEverywhere(t *testing.T) {
 					}
 				}
 			}
-			if _, err := c.nodes[0].Get(ctx, protocol.KeyFromString("never stored")); !errorsIsNotFound(err) {
+			if _, err := c.Nodes[0].Get(ctx, protocol.KeyFromString("never stored")); !errorsIsNotFound(err) {
 				t.Fatalf("get of a missing key: %v, want ErrNotFound", err)
 			}
 		})
@@ -129,19 +74,19 @@ func TestClusterPutGetEverywhere(t *testing.T) {
 func TestClusterLookupFindsTrueClosest(t *testing.T) {
 	for _, kind := range transportKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			c := newCluster(t, kind, kind.nodes, node.Config{})
+			c := cluster.New(t, kind.nodes, cluster.Options{Transport: kind.name})
 			rng := rand.New(rand.NewPCG(5, 6))
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			k := node.DefaultConfig().K
 			for range 20 {
 				target := protocol.RandomID(nil)
-				from := c.nodes[rng.IntN(len(c.nodes))]
+				from := c.Nodes[rng.IntN(len(c.Nodes))]
 				got, err := from.Lookup(ctx, target)
 				if err != nil {
 					t.Fatalf("lookup: %v", err)
 				}
-				want := c.trueClosest(target, k, from.ID())
+				want := c.TrueClosest(target, k, from.ID())
 				if !slices.Equal(ids(got), want) {
 					t.Fatalf("lookup %s from %s: got %d contacts\n%v\nwant\n%v", target.Short(), from.ID().Short(), len(got), ids(got), want)
 				}
@@ -153,7 +98,7 @@ func TestClusterLookupFindsTrueClosest(t *testing.T) {
 // BenchmarkLookup measures one iterative FIND_NODE on a 200-node mem cluster with no
 // latency: the cost of the lookup engine, the codec and the handlers, without a network.
 func BenchmarkLookup(b *testing.B) {
-	c := newCluster(b, transportKinds[0], 200, node.Config{})
+	c := cluster.New(b, 200, cluster.Options{})
 	rng := rand.New(rand.NewPCG(9, 9))
 	targets := make([]protocol.ID, 1024)
 	for i := range targets {
@@ -163,7 +108,7 @@ func BenchmarkLookup(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		from := c.nodes[rng.IntN(len(c.nodes))]
+		from := c.Nodes[rng.IntN(len(c.Nodes))]
 		if _, err := from.Lookup(ctx, targets[i%len(targets)]); err != nil {
 			b.Fatal(err)
 		}

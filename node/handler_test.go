@@ -10,23 +10,18 @@ import (
 	"testing/synctest"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
 	"kad/transports"
 	"kad/transports/mem"
 )
 
+// newMemPair starts one node on a new mem network, and a raw transport beside it.
 func newMemPair(t *testing.T, cfg node.Config) (*node.Node, transports.Transport) {
 	t.Helper()
-	nw, n := newMemNode(t, cfg)
-	return n, rawTransport(t, nw)
-}
-
-// newMemNode starts one node on a new mem network.
-func newMemNode(t *testing.T, cfg node.Config) (*mem.Network, *node.Node) {
-	t.Helper()
-	nw := newNet(t, mem.Options{})
-	return nw, memNode(t, nw, cfg)
+	c := cluster.New(t, 1, cluster.Options{Config: cfg})
+	return c.Nodes[0], rawTransport(t, c.Network)
 }
 
 // rawTransport returns a transport on nw for sending hand-made messages; it answers no
@@ -202,7 +197,8 @@ func TestNodeImportsNoConcreteTransport(t *testing.T) {
 // bucket refills; another sender is not held back meanwhile.
 func TestRateLimitPerSender(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw, n := newMemNode(t, node.Config{RequestRate: 10, RequestBurst: 5})
+		c := cluster.New(t, 1, cluster.Options{Config: node.Config{RequestRate: 10, RequestBurst: 5}})
+		nw, n := c.Network, c.Nodes[0]
 		raw := rawTransport(t, nw)
 		ping := func(tr transports.Transport) *protocol.Message {
 			m := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil)}

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
 	"kad/transports"
@@ -45,47 +46,6 @@ func (s *slowTransport) Call(ctx context.Context, to protocol.Contact, req []byt
 	return s.Transport.Call(ctx, to, req)
 }
 
-// newNet returns a mem network with opts.
-func newNet(t *testing.T, opts mem.Options) *mem.Network {
-	t.Helper()
-	nw, err := mem.NewNetwork(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nw
-}
-
-// memNode starts one node on nw, closed when the test ends.
-func memNode(t *testing.T, nw *mem.Network, cfg node.Config) *node.Node {
-	t.Helper()
-	tr, err := nw.NewTransport()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(cfg, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
-}
-
-// memCluster starts n nodes on one mem network, each joining through the first.
-func memCluster(t *testing.T, nw *mem.Network, n int, cfg node.Config) []*node.Node {
-	t.Helper()
-	var nodes []*node.Node
-	for i := range n {
-		nd := memNode(t, nw, cfg)
-		nodes = append(nodes, nd)
-		if i > 0 {
-			if err := nd.Bootstrap(t.Context(), nodes[0].Contact()); err != nil {
-				t.Fatalf("bootstrap %d: %v", i, err)
-			}
-		}
-	}
-	return nodes
-}
-
 func sortedByDistance(target protocol.ID, nodes []*node.Node) []*node.Node {
 	out := slices.Clone(nodes)
 	slices.SortFunc(out, func(a, b *node.Node) int { return target.CmpDistance(a.ID(), b.ID()) })
@@ -97,23 +57,25 @@ func sortedByDistance(target protocol.ID, nodes []*node.Node) []*node.Node {
 // the true closest through it, and end without waiting for the slow peers.
 func TestLookupSlowPeersDoNotStall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 8, Alpha: 3, RPCTimeout: 2 * time.Second, StragglerDelay: 50 * time.Millisecond}
-		core := memCluster(t, nw, 60, cfg)
+		var tr *slowTransport
+		c := cluster.New(t, 60, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst,
+			Wrap: func(i int, inner transports.Transport) transports.Transport {
+				if i < 60 {
+					return inner
+				}
+				tr = &slowTransport{Transport: inner}
+				return tr
+			}})
+		core := c.Nodes
 		target := protocol.RandomID(nil)
 		byDist := sortedByDistance(target, core)
 		slowPeers, fast := byDist[20:23], byDist[40]
 
-		inner, err := nw.NewTransport()
+		looker, err := c.Add()
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := &slowTransport{Transport: inner}
-		looker, err := node.New(cfg, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer looker.Close()
 		for _, p := range append(slices.Clone(slowPeers), fast) {
 			if _, err := looker.Ping(t.Context(), p.Contact()); err != nil {
 				t.Fatal(err)
@@ -146,12 +108,11 @@ func TestLookupSlowPeersDoNotStall(t *testing.T) {
 // and return the closest live ones.
 func TestLookupSkipsDeadPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		// With k = 20 and 40 nodes every table holds nearly everyone, so the dead peers
 		// cannot hide the live ones behind them (with a small k they can: a node's k
 		// closest may all be dead, and it reports no one beyond them).
 		cfg := node.Config{K: 20, Alpha: 3, RPCTimeout: 500 * time.Millisecond, StragglerDelay: 50 * time.Millisecond}
-		nodes := memCluster(t, nw, 40, cfg)
+		nodes := cluster.New(t, 40, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst}).Nodes
 		target := protocol.RandomID(nil)
 		byDist := sortedByDistance(target, nodes[1:])
 		for _, n := range byDist[:3] {
@@ -188,7 +149,7 @@ func TestLookupSkipsDeadPeers(t *testing.T) {
 
 // TestLookupEndsOnEmptyTable: a node with no contacts fails fast with ErrNoContacts.
 func TestLookupEndsOnEmptyTable(t *testing.T) {
-	n := memNode(t, newNet(t, mem.Options{}), node.Config{})
+	n := cluster.New(t, 1, cluster.Options{}).Nodes[0]
 	if _, err := n.Lookup(t.Context(), protocol.RandomID(nil)); !errorsIs(err, node.ErrNoContacts) {
 		t.Fatalf("got %v, want ErrNoContacts", err)
 	}

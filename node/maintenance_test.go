@@ -5,6 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
 	"kad/transports/mem"
@@ -25,9 +26,8 @@ func holders(nodes []*node.Node, key protocol.ID) []*node.Node {
 // less than an interval after the STORE, and skips it), so the record keeps k copies.
 func TestReplicationRestoresCopies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 8, RPCTimeout: time.Second, ReplicateInterval: time.Hour, RefreshInterval: time.Hour}
-		nodes := memCluster(t, nw, 40, cfg)
+		nodes := cluster.New(t, 40, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst}).Nodes
 		key := protocol.KeyFromString("survivor")
 		if _, err := nodes[0].Put(t.Context(), key, []byte("v")); err != nil {
 			t.Fatal(err)
@@ -73,9 +73,8 @@ func TestReplicationRestoresCopies(t *testing.T) {
 // the publisher does so every RepublishInterval, so the record outlives RecordTTL.
 func TestRepublishOutlivesTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{K: 3, RecordTTL: 2 * time.Hour, RepublishInterval: time.Hour}
-		nodes := memCluster(t, nw, 10, cfg)
+		nodes := cluster.New(t, 10, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst}).Nodes
 		key := protocol.KeyFromString("renewed")
 		if _, err := nodes[0].Put(t.Context(), key, []byte("v")); err != nil {
 			t.Fatal(err)
@@ -109,9 +108,8 @@ func TestRepublishOutlivesTTL(t *testing.T) {
 // its buckets with lookups of its own.
 func TestRefreshLooksUpStaleBuckets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{Latency: time.Millisecond})
 		cfg := node.Config{RefreshInterval: time.Hour}
-		nodes := memCluster(t, nw, 20, cfg)
+		nodes := cluster.New(t, 20, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst}).Nodes
 		before := nodes[5].Stats().Lookups
 		time.Sleep(time.Hour + time.Minute)
 		synctest.Wait()

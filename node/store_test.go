@@ -6,9 +6,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
-	"kad/transports/mem"
 )
 
 // TestStoreQuota: a STORE that would pass MaxStoreBytes is refused with ERROR code 3, a
@@ -47,8 +47,8 @@ func TestStoreQuota(t *testing.T) {
 // leave the store within SweepInterval.
 func TestExpiredRecordsRemoved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		nw := newNet(t, mem.Options{})
-		nodes := memCluster(t, nw, 2, node.Config{SweepInterval: time.Minute})
+		c := cluster.New(t, 2, cluster.Options{Config: node.Config{SweepInterval: time.Minute}, Join: cluster.JoinFirst})
+		nodes, nw := c.Nodes, c.Network
 		key := protocol.KeyFromString("short-lived")
 		raw := rawTransport(t, nw)
 		m := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil),
