@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,50 +50,39 @@ func benchFlagList() []cli.Flag {
 	}
 }
 
+// benchConfigFlags names the flag that sets each field of bench.Config that one does.
+var benchConfigFlags = map[string]string{
+	"Nodes": "nodes", "Ops": "ops", "Transport": "transport", "Parallel": "parallel",
+	"ValueSize": "value-size", "K": "k", "Alpha": "alpha", "BootstrapPeers": "bootstrap-peers",
+	"OpTimeout": "timeout", "RPCTimeout": "rpc-timeout", "ProgressEvery": "progress",
+}
+
 // parseBenchFlags checks the flags of `kad bench`; every error is a usage error.
-func parseBenchFlags(c *cli.Context, stderr io.Writer) (benchFlags, error) {
+// Progress goes to the App's standard error.
+func parseBenchFlags(c *cli.Context) (benchFlags, error) {
 	if c.Args().Present() {
 		return benchFlags{}, usageErrorf("bench takes no arguments, got %q", c.Args().First())
 	}
 	f := benchFlags{
 		cfg: bench.Config{
-			Nodes:          c.Int("nodes"),
-			Ops:            c.Int("ops"),
+			Nodes:          flagValue(c.Int("nodes")),
+			Ops:            flagValue(c.Int("ops")),
 			Transport:      c.String("transport"),
-			Parallel:       c.Int("parallel"),
-			ValueSize:      c.Int("value-size"),
+			Parallel:       flagValue(c.Int("parallel")),
+			ValueSize:      flagValue(c.Int("value-size")),
 			Seed:           c.Uint64("seed"),
-			K:              c.Int("k"),
-			Alpha:          c.Int("alpha"),
-			BootstrapPeers: c.Int("bootstrap-peers"),
-			OpTimeout:      c.Duration("timeout"),
-			RPCTimeout:     c.Duration("rpc-timeout"),
-			Progress:       stderr,
+			K:              flagValue(c.Int("k")),
+			Alpha:          flagValue(c.Int("alpha")),
+			BootstrapPeers: flagValue(c.Int("bootstrap-peers")),
+			OpTimeout:      flagValue(c.Duration("timeout")),
+			RPCTimeout:     flagValue(c.Duration("rpc-timeout")),
+			Progress:       c.App.ErrWriter,
 			ProgressEvery:  c.Duration("progress"),
 		},
 		plot: c.String("plot"),
 	}
-	// A zero in Config means "the default"; on the command line it is out of range.
-	for _, v := range []struct {
-		name string
-		val  int
-	}{
-		{"nodes", f.cfg.Nodes}, {"ops", f.cfg.Ops}, {"parallel", f.cfg.Parallel},
-		{"value-size", f.cfg.ValueSize}, {"k", f.cfg.K}, {"alpha", f.cfg.Alpha},
-		{"bootstrap-peers", f.cfg.BootstrapPeers},
-	} {
-		if v.val <= 0 {
-			return f, usageErrorf("--%s %d: want more than 0", v.name, v.val)
-		}
-	}
-	for _, v := range []struct {
-		name string
-		val  time.Duration
-	}{{"timeout", f.cfg.OpTimeout}, {"rpc-timeout", f.cfg.RPCTimeout}} {
-		if v.val <= 0 {
-			return f, usageErrorf("--%s %v: want more than 0", v.name, v.val)
-		}
-	}
+	// On the command line --progress 0 means no progress, where in Config it means
+	// the default interval.
 	switch {
 	case f.cfg.ProgressEvery < 0:
 		return f, usageErrorf("--progress %v: want 0 or more", f.cfg.ProgressEvery)
@@ -103,12 +90,12 @@ func parseBenchFlags(c *cli.Context, stderr io.Writer) (benchFlags, error) {
 		f.cfg.Progress = nil
 	}
 	if err := f.cfg.Validate(); err != nil {
-		return f, usageErrorf("%v", err)
+		return f, configFlagError(c, err, benchConfigFlags)
 	}
 	return f, nil
 }
 
-func benchCommand(stdout, stderr io.Writer, onUsageError cli.OnUsageErrorFunc) *cli.Command {
+func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "bench",
 		Usage:     "run a cluster in this process and measure puts, gets and lookups",
@@ -119,40 +106,41 @@ func benchCommand(stdout, stderr io.Writer, onUsageError cli.OnUsageErrorFunc) *
 		Flags:        benchFlagList(),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			f, err := parseBenchFlags(c, stderr)
+			f, err := parseBenchFlags(c)
 			if err != nil {
 				return err
 			}
-			return runBench(c.Context, f, stdout)
+			return runBench(c, f)
 		},
 	}
 }
 
-// runBench runs the benchmark, writes the plot if asked, and prints the JSON line last.
-// SIGINT or SIGTERM stops it, closing every node.
-func runBench(ctx context.Context, f benchFlags, stdout io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+// runBench runs the benchmark, writes the plot if asked, and prints the JSON line last,
+// on the App's standard output. SIGINT or SIGTERM stops it, closing every node.
+func runBench(c *cli.Context, f benchFlags) error {
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	stdout := c.App.Writer
 	f.cfg.Out = stdout
 	res, err := bench.Run(ctx, f.cfg)
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return failure(exitFailure, errors.New("bench: interrupted"))
+			return cli.Exit(errors.New("bench: interrupted"), exitFailure)
 		}
-		return failure(exitFailure, fmt.Errorf("bench: %w", err))
+		return cli.Exit(fmt.Errorf("bench: %w", err), exitFailure)
 	}
 	if f.plot != "" {
 		if err := bench.WritePlot(f.plot, res); err != nil {
-			return failure(exitFailure, err)
+			return cli.Exit(err, exitFailure)
 		}
 		fmt.Fprintf(stdout, "latency CDF written to %s\n", f.plot)
 	}
 	line, err := res.JSON()
 	if err != nil {
-		return failure(exitFailure, err)
+		return cli.Exit(err, exitFailure)
 	}
 	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
-		return failure(exitFailure, err)
+		return cli.Exit(err, exitFailure)
 	}
 	return nil
 }

@@ -190,21 +190,23 @@ func TestBenchUsageErrors(t *testing.T) {
 		args []string
 		want string // in the stderr line
 	}{
-		{name: "one node", args: []string{"--nodes", "1"}, want: "--nodes"},
+		{name: "one node", args: []string{"--nodes", "1"}, want: "--nodes 1: want 2.."},
+		{name: "no nodes", args: []string{"--nodes", "0"}, want: "--nodes 0: want 2.."},
 		{name: "too many nodes", args: []string{"--nodes", "1000000"}, want: "--nodes"},
 		{name: "nodes not a number", args: []string{"--nodes", "many"}, want: "many"},
 		{name: "no ops", args: []string{"--ops", "0"}, want: "--ops"},
 		{name: "negative parallel", args: []string{"--parallel", "-1"}, want: "--parallel"},
-		{name: "unknown transport", args: []string{"--transport", "tcp"}, want: "tcp"},
+		{name: "unknown transport", args: []string{"--transport", "tcp"}, want: `--transport "tcp"`},
 		{name: "empty value", args: []string{"--value-size", "0"}, want: "--value-size"},
 		{name: "value too large", args: []string{"--value-size", "1000000"}, want: "--value-size"},
-		{name: "alpha over k", args: []string{"--k", "4", "--alpha", "5"}, want: "--alpha"},
+		{name: "alpha over k", args: []string{"--k", "4", "--alpha", "5"}, want: "--alpha 5: want 1..K (4)"},
+		{name: "zero k", args: []string{"--k", "0"}, want: "--k 0: want 1.."},
 		{name: "bad seed", args: []string{"--seed", "-3"}, want: "-3"},
 		{name: "no bootstrap peers", args: []string{"--bootstrap-peers", "0"}, want: "--bootstrap-peers"},
 		{name: "zero timeout", args: []string{"--timeout", "0s"}, want: "--timeout"},
 		{name: "bad rpc timeout", args: []string{"--rpc-timeout", "soon"}, want: "soon"},
 		{name: "negative progress", args: []string{"--progress", "-1s"}, want: "--progress"},
-		{name: "unknown flag", args: []string{"--nope"}, want: "nope"},
+		{name: "unknown flag", args: []string{"--nope"}, want: "unknown flag --nope"},
 		{name: "argument", args: []string{"extra"}, want: "extra"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,9 @@
 // comma-separated list), KAD_K, KAD_ALPHA, KAD_REQUIRE_VERIFIED_IDS, KAD_LOG_LEVEL,
 // KAD_RPC_TIMEOUT, KAD_TIMEOUT. A flag on the command line wins over its variable.
 //
+// --log-level takes debug, info, warn or error, in any case, or one of them with an
+// offset such as info+2 or debug-4, as log/slog names levels; warning is warn.
+//
 // # Standard output
 //
 // Standard output carries only the node's line and the console's answers; logs go to
@@ -27,45 +30,9 @@
 //
 // After bootstrapping, the node reads commands from standard input, one a line, from a
 // terminal or a pipe alike, and runs them one after the other, each bounded by --timeout.
-// Blank lines and lines starting with # are skipped. End of input leaves the node running;
-// SIGINT or SIGTERM stops it.
-//
-//	put <string key> <value>     store the value (rest of the line) on the k closest nodes
-//	get <string key>             find the value: own store first, then the network
-//	p  <addr> [<key>]            send PING; <key> is the ID the node should have
-//	s  <addr> <key> <value>      send STORE of the value (rest of the line) under <key>
-//	fn <addr> <key>              send FIND_NODE
-//	fv <addr> <key>              send FIND_VALUE
-//	ln <key>                     iterative node lookup: the k closest nodes to <key>
-//	lv <string key>              iterative value lookup
-//	id                           this node's line, as printed at start
-//	table                        the routing table, closest to this node first
-//	help                         the list of commands
-//
-// A <key> is 40 hexadecimal characters; a <string key> is any word, hashed into a key
-// with SHA-256 truncated to 20 bytes. An <addr> is IP:PORT, or ID@IP:PORT to name the
-// node's ID too (checked against the answer, and over QUIC against the handshake).
-//
-// # Answers
-//
-// Each command gets one answer: zero or more data lines, each starting with two spaces,
-// then exactly one final line that does not start with a space. A script reads up to and
-// including the first line that does not start with a space. Final lines:
-//
-//	stored on N nodes        put (N may be 1: "stored on 1 node")
-//	value <value>            get, lv, fv: the value was found
-//	not found                get; lv after the closest contacts as data lines
-//	pong <id>@<ip>:<port>    p
-//	stored at <ip>:<port>    s
-//	N contacts               fn, fv (value not held), ln, table: after N data lines
-//	                         "  <id>@<ip>:<port>" ("1 contact" for one)
-//	node <id> ...            id
-//	N commands               help, after the help text
-//	error: <what failed>     unknown command, bad argument, or failed request
-//
-// A value is printed as it is when it is valid UTF-8 made of printable characters and
-// does not start with a double quote; otherwise it is printed Go-quoted (strconv.Quote),
-// so that an answer is always one line.
+// End of input leaves the node running; SIGINT or SIGTERM stops it. The commands and the
+// format of their answers are those of package kad/internal/console; type help for the
+// list. Each answer ends with exactly one line that does not start with a space.
 //
 // # Exit status
 //

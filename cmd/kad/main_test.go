@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/goleak"
 
+	"kad/internal/console"
 	"kad/protocol"
 )
 
@@ -58,7 +60,7 @@ func TestParseNodeFlags(t *testing.T) {
 	}
 	if f.transport != "udp" || f.bind != "127.0.0.1:0" || !f.id.IsZero() || f.keyFile != "" ||
 		len(f.bootstrap) != 0 || f.k != protocol.K || f.alpha != protocol.Alpha || f.requireIDs ||
-		f.timeout != DefaultCommandTimeout || f.rpcTimeout != time.Second {
+		f.timeout != console.DefaultTimeout || f.rpcTimeout != time.Second {
 		t.Errorf("defaults: got %+v", f)
 	}
 
@@ -124,13 +126,20 @@ func TestUsageErrors(t *testing.T) {
 		{name: "bad bootstrap", args: []string{"node", "--bootstrap", "junk"}, want: "junk"},
 		{name: "unknown transport", args: []string{"node", "--transport", "tcp"}, want: "tcp"},
 		{name: "bad bind", args: []string{"node", "--bind", "localhost"}, want: "--bind"},
-		{name: "bad k", args: []string{"node", "--k", "0"}, want: "--k"},
+		{name: "bad k", args: []string{"node", "--k", "0"}, want: "--k 0: want 1.."},
+		{name: "k too large", args: []string{"node", "--k", "1000"}, want: "--k 1000: want 1.."},
 		{name: "k not a number", args: []string{"node", "--k", "many"}, want: "many"},
-		{name: "alpha over k", args: []string{"node", "--k", "4", "--alpha", "5"}, want: "--alpha"},
+		{name: "alpha over k", args: []string{"node", "--k", "4", "--alpha", "5"}, want: "--alpha 5: want 1..K (4)"},
+		{name: "zero rpc timeout", args: []string{"node", "--rpc-timeout", "0s"}, want: "--rpc-timeout 0s"},
+		{name: "mem transport", args: []string{"node", "--transport", "mem"}, want: "mem"},
 		{name: "bad log level", args: []string{"node", "--log-level", "loud"}, want: "loud"},
 		{name: "bad timeout", args: []string{"node", "--timeout", "0s"}, want: "--timeout"},
-		{name: "unknown flag", args: []string{"node", "--nope"}, want: "nope"},
-		{name: "flag without value", args: []string{"node", "--id"}, want: "id"},
+		{name: "unknown flag", args: []string{"node", "--nope"}, want: "unknown flag --nope"},
+		{name: "unknown flag after values", args: []string{"node", "--k=8", "--require-verified-ids", "--bind", "127.0.0.1:0", "-nope"},
+			want: "unknown flag --nope"},
+		{name: "unknown one-letter flag", args: []string{"node", "-q"}, want: "unknown flag -q"},
+		{name: "flag without value", args: []string{"node", "--id"}, want: "flag --id needs a value"},
+		{name: "unknown flag before the command", args: []string{"--nope", "node"}, want: "-nope"},
 		{name: "argument", args: []string{"node", "extra"}, want: "extra"},
 		{name: "unknown command", args: []string{"nosuch"}, want: "nosuch"},
 		{name: "bad KAD_K", args: []string{"node"}, env: map[string]string{"KAD_K": "abc"}, want: "abc"},
@@ -145,6 +154,35 @@ func TestUsageErrors(t *testing.T) {
 			}
 			wantUsageError(t, append([]string{"kad"}, tt.args...), tt.want)
 		})
+	}
+}
+
+func TestParseLevel(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want slog.Level
+	}{
+		{name: "debug", in: "debug", want: slog.LevelDebug},
+		{name: "upper case", in: "INFO", want: slog.LevelInfo},
+		{name: "mixed case", in: "Warn", want: slog.LevelWarn},
+		{name: "warning", in: "warning", want: slog.LevelWarn},
+		{name: "error", in: "error", want: slog.LevelError},
+		{name: "offset up", in: "INFO+2", want: slog.LevelInfo + 2},
+		{name: "offset down", in: "debug-4", want: slog.LevelDebug - 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseLevel(tt.in)
+			if err != nil || got != tt.want {
+				t.Errorf("parseLevel(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"loud", "", "info+", "3"} {
+		if _, err := parseLevel(bad); err == nil {
+			t.Errorf("parseLevel(%q) accepted", bad)
+		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,13 +19,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"kad/identity"
+	"kad/internal/console"
+	"kad/internal/transport"
 	"kad/node"
 	"kad/protocol"
 	"kad/store"
 	"kad/store/pebble"
 	"kad/transports"
-	"kad/transports/quic"
-	"kad/transports/udp"
 )
 
 // nodeFlags is what the flags of `kad node` say, checked.
@@ -69,10 +68,10 @@ func nodeFlagList() []cli.Flag {
 		&cli.BoolFlag{Name: "require-verified-ids", EnvVars: []string{"KAD_REQUIRE_VERIFIED_IDS"},
 			Usage: "refuse peers whose ID the transport does not prove (quic)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"KAD_LOG_LEVEL"},
-			Usage: "`LEVEL` of the logs on standard error: debug, info, warn or error"},
+			Usage: "`LEVEL` of the logs on standard error: debug, info, warn or error, or one with an offset such as info+2"},
 		&cli.DurationFlag{Name: "rpc-timeout", Value: time.Second, EnvVars: []string{"KAD_RPC_TIMEOUT"},
 			Usage: "`DURATION` bound on one request to one node"},
-		&cli.DurationFlag{Name: "timeout", Value: DefaultCommandTimeout, EnvVars: []string{"KAD_TIMEOUT"},
+		&cli.DurationFlag{Name: "timeout", Value: console.DefaultTimeout, EnvVars: []string{"KAD_TIMEOUT"},
 			Usage: "`DURATION` bound on bootstrapping and on each console command"},
 	}
 }
@@ -93,9 +92,8 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		rpcTimeout: c.Duration("rpc-timeout"),
 		timeout:    c.Duration("timeout"),
 	}
-	switch f.transport {
-	case "udp", "quic":
-	default:
+	// The in-memory transport is known, but no other process can reach a node on it.
+	if transport.Check(f.transport) != nil || f.transport == transport.Mem {
 		return f, usageErrorf("--transport %q: want udp or quic", f.transport)
 	}
 	if err := checkBind(f.bind); err != nil {
@@ -122,26 +120,21 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		f.bootstrap = append(f.bootstrap, ct)
 	}
 	for _, s := range c.StringSlice("bootstrap") {
-		ct, err := parseTarget(s)
+		ct, err := console.ParseTarget(s)
 		if err != nil {
 			return f, usageErrorf("--bootstrap: %v", err)
 		}
 		f.bootstrap = append(f.bootstrap, ct)
 	}
-	if f.k < 1 || f.k > protocol.MaxContacts {
-		return f, usageErrorf("--k %d: want 1..%d", f.k, protocol.MaxContacts)
-	}
-	if f.alpha < 1 || f.alpha > f.k {
-		return f, usageErrorf("--alpha %d: want 1..k (%d)", f.alpha, f.k)
+	cfg := node.Config{K: flagValue(f.k), Alpha: flagValue(f.alpha), RPCTimeout: flagValue(f.rpcTimeout)}
+	if err := cfg.Validate(); err != nil {
+		return f, configFlagError(c, err, nodeConfigFlags)
 	}
 	level, err := parseLevel(c.String("log-level"))
 	if err != nil {
 		return f, err
 	}
 	f.logLevel = level
-	if f.rpcTimeout <= 0 {
-		return f, usageErrorf("--rpc-timeout %v: want more than 0", f.rpcTimeout)
-	}
 	if f.timeout <= 0 {
 		return f, usageErrorf("--timeout %v: want more than 0", f.timeout)
 	}
@@ -164,21 +157,49 @@ func checkBind(s string) error {
 	return nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info":
-		return slog.LevelInfo, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
+// nodeConfigFlags names the flag that sets each field of node.Config that one does.
+var nodeConfigFlags = map[string]string{"K": "k", "Alpha": "alpha", "RPCTimeout": "rpc-timeout"}
+
+// flagValue is a flag's value as a Config field. A zero in a Config means "the
+// default", but a flag's default is already in its value, so a 0 on the command line is
+// out of range: it goes in as -1, which Validate refuses with the field's range.
+func flagValue[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
 	}
-	return 0, usageErrorf("--log-level %q: want debug, info, warn or error", s)
+	return v
 }
 
-func nodeCommand(stdin io.Reader, stdout, stderr io.Writer, onUsageError cli.OnUsageErrorFunc) *cli.Command {
+// configFlagError words an error of a Config's Validate as the flag that set the field
+// (flags maps field to flag): "--k 0: want 1..64".
+func configFlagError(c *cli.Context, err error, flags map[string]string) error {
+	var ce *node.ConfigError
+	if errors.As(err, &ce) {
+		if name, ok := flags[ce.Field]; ok {
+			v := c.Value(name)
+			if s, ok := v.(string); ok {
+				v = strconv.Quote(s)
+			}
+			return usageErrorf("--%s %v: want %s", name, v, ce.Want)
+		}
+	}
+	return usageErrorf("%w", err)
+}
+
+// parseLevel reads a log level as slog does (debug, info, warn or error in any case,
+// with an offset such as info+2), and "warning" too.
+func parseLevel(s string) (slog.Level, error) {
+	if strings.EqualFold(s, "warning") {
+		return slog.LevelWarn, nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return 0, usageErrorf("--log-level %q: want debug, info, warn or error, or one with an offset such as info+2", s)
+	}
+	return level, nil
+}
+
+func nodeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "node",
 		Usage:     "run a node, with its console on standard input",
@@ -193,36 +214,36 @@ func nodeCommand(stdin io.Reader, stdout, stderr io.Writer, onUsageError cli.OnU
 			if err != nil {
 				return err
 			}
-			return runNode(c.Context, f, stdin, stdout, stderr)
+			return runNode(c, f)
 		},
 	}
 }
 
 // runNode starts a node, prints its line, bootstraps it, and serves the console until
-// SIGINT or SIGTERM.
-func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+// SIGINT or SIGTERM, on the App's streams.
+func runNode(c *cli.Context, f nodeFlags) error {
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: f.logLevel}))
 	var recs store.Store
 	if f.dataDir != "" {
 		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-			return failure(exitFailure, fmt.Errorf("data directory: %w", err))
+			return cli.Exit(fmt.Errorf("data directory: %w", err), exitFailure)
 		}
 		if f.keyFile == "" {
 			f.keyFile = filepath.Join(f.dataDir, "node.key")
 		}
 		ps, err := pebble.Open(filepath.Join(f.dataDir, "records"), pebble.Options{Logger: logger})
 		if err != nil {
-			return failure(exitFailure, err)
+			return cli.Exit(err, exitFailure)
 		}
 		defer ps.Close() // deferred first, so it runs after the node's Close
 		recs = ps
 	}
 	key, err := loadKey(f.keyFile)
 	if err != nil {
-		return failure(exitFailure, err)
+		return cli.Exit(err, exitFailure)
 	}
 	cfg := node.Config{
 		ID:                 f.id,
@@ -238,16 +259,16 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 	}
 	tr, err := listen(f, key, logger)
 	if err != nil {
-		return failure(exitFailure, err)
+		return cli.Exit(err, exitFailure)
 	}
 	n, err := node.New(cfg, tr)
 	if err != nil {
-		return failure(exitFailure, err)
+		return cli.Exit(err, exitFailure)
 	}
 	defer n.Close()
 
-	if _, err := fmt.Fprintln(stdout, NodeLine(n, f.transport)); err != nil {
-		return failure(exitFailure, err)
+	if _, err := fmt.Fprintln(c.App.Writer, console.NodeLine(n, f.transport)); err != nil {
+		return cli.Exit(err, exitFailure)
 	}
 	logger.Debug("node started", "id", n.ID(), "addr", n.Addr(), "transport", f.transport, "verified", n.Verified())
 
@@ -261,12 +282,12 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 		if err != nil {
 			// The node's error names the address, and for a wrong ID both IDs
 			// ("id mismatch: got X, want Y").
-			return failure(exitUsage, err)
+			return cli.Exit(err, exitUsage)
 		}
 		logger.Info("bootstrapped", "contacts", len(n.Contacts()))
 	}
 
-	con := NewConsole(n, stdin, stdout)
+	con := console.New(n, c.App.Reader, c.App.Writer)
 	con.Timeout = f.timeout
 	con.Transport = f.transport
 	go func() {
@@ -281,7 +302,7 @@ func runNode(ctx context.Context, f nodeFlags, stdin io.Reader, stdout, stderr i
 	stop() // a second signal ends the process at once
 	logger.Info("stopping")
 	if err := n.Close(); err != nil && !errors.Is(err, node.ErrClosed) {
-		return failure(exitFailure, fmt.Errorf("close: %w", err))
+		return cli.Exit(fmt.Errorf("close: %w", err), exitFailure)
 	}
 	return nil
 }
@@ -296,10 +317,5 @@ func loadKey(path string) (ed25519.PrivateKey, error) {
 
 // listen opens the transport the flags ask for.
 func listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
-	switch f.transport {
-	case "quic":
-		return quic.Listen(f.bind, key, quic.Options{Logger: logger, ClaimedID: f.id})
-	default:
-		return udp.Listen(f.bind, udp.Options{Logger: logger})
-	}
+	return transport.Open(f.transport, transport.Options{Bind: f.bind, Key: key, ClaimedID: f.id, Logger: logger})
 }

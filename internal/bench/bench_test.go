@@ -88,27 +88,29 @@ func TestValidate(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 	tests := []struct {
-		name string
-		cfg  Config
-		want string
+		name  string
+		cfg   Config
+		field string // of Config, named by the error
 	}{
-		{name: "one node", cfg: Config{Nodes: 1}, want: "--nodes"},
-		{name: "too many nodes", cfg: Config{Nodes: MaxNodes + 1}, want: "--nodes"},
-		{name: "negative ops", cfg: Config{Ops: -1}, want: "--ops"},
-		{name: "transport", cfg: Config{Transport: "tcp"}, want: "tcp"},
-		{name: "parallel", cfg: Config{Parallel: MaxParallel + 1}, want: "--parallel"},
-		{name: "value size", cfg: Config{ValueSize: 1 << 20}, want: "--value-size"},
-		{name: "k", cfg: Config{K: 1000}, want: "--k"},
-		{name: "alpha", cfg: Config{K: 2, Alpha: 3}, want: "--alpha"},
-		{name: "bootstrap peers", cfg: Config{BootstrapPeers: -1}, want: "--bootstrap-peers"},
-		{name: "timeout", cfg: Config{OpTimeout: -time.Second}, want: "--timeout"},
-		{name: "rpc timeout", cfg: Config{RPCTimeout: -time.Second}, want: "--rpc-timeout"},
+		{name: "one node", cfg: Config{Nodes: 1}, field: "Nodes"},
+		{name: "too many nodes", cfg: Config{Nodes: MaxNodes + 1}, field: "Nodes"},
+		{name: "negative ops", cfg: Config{Ops: -1}, field: "Ops"},
+		{name: "transport", cfg: Config{Transport: "tcp"}, field: "Transport"},
+		{name: "parallel", cfg: Config{Parallel: MaxParallel + 1}, field: "Parallel"},
+		{name: "value size", cfg: Config{ValueSize: 1 << 20}, field: "ValueSize"},
+		{name: "k", cfg: Config{K: 1000}, field: "K"},
+		{name: "alpha", cfg: Config{K: 2, Alpha: 3}, field: "Alpha"},
+		{name: "bootstrap peers", cfg: Config{BootstrapPeers: -1}, field: "BootstrapPeers"},
+		{name: "timeout", cfg: Config{OpTimeout: -time.Second}, field: "OpTimeout"},
+		{name: "rpc timeout", cfg: Config{RPCTimeout: -time.Second}, field: "RPCTimeout"},
+		{name: "progress", cfg: Config{ProgressEvery: -time.Second}, field: "ProgressEvery"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Validate() = %v, want an error naming %q", err, tt.want)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Field != tt.field {
+				t.Errorf("Validate() = %v, want a *ConfigError naming %s", err, tt.field)
 			}
 			if _, rerr := Run(context.Background(), tt.cfg); rerr == nil {
 				t.Errorf("Run accepted %+v", tt.cfg)

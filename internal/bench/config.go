@@ -3,16 +3,19 @@ package bench
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"kad/internal/transport"
+	"kad/node"
 	"kad/protocol"
 )
 
-// The transports a cluster can run over.
+// The transports a cluster can run over: every one package transport opens.
 const (
-	TransportUDP  = "udp"
-	TransportQUIC = "quic"
-	TransportMem  = "mem"
+	TransportUDP  = transport.UDP
+	TransportQUIC = transport.QUIC
+	TransportMem  = transport.Mem
 )
 
 // Defaults of Config. They keep a default run of 50 nodes well under a minute on two
@@ -109,33 +112,47 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first field of c (after defaults) that is out of range, naming
-// it as the command line does.
+// ConfigError is the error of Config.Validate: which field of Config is out of range,
+// its value, and what it should be. It is node's type, so that a program words the
+// errors of both Configs, which share the fields K and Alpha, in one way.
+type ConfigError = node.ConfigError
+
+// Validate reports the first field of c, with its defaults filled in, that is out of
+// range, as a *ConfigError naming it. K and Alpha are checked as node.Config checks
+// them.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	switch {
-	case c.Nodes < 2 || c.Nodes > MaxNodes:
-		return fmt.Errorf("--nodes %d: want 2..%d", c.Nodes, MaxNodes)
-	case c.Ops < 1 || c.Ops > MaxOps:
-		return fmt.Errorf("--ops %d: want 1..%d", c.Ops, MaxOps)
-	case c.Transport != TransportUDP && c.Transport != TransportQUIC && c.Transport != TransportMem:
-		return fmt.Errorf("--transport %q: want udp, quic or mem", c.Transport)
-	case c.Parallel < 1 || c.Parallel > MaxParallel:
-		return fmt.Errorf("--parallel %d: want 1..%d", c.Parallel, MaxParallel)
-	case c.ValueSize < 1 || c.ValueSize > protocol.MaxValueSize:
-		return fmt.Errorf("--value-size %d: want 1..%d", c.ValueSize, protocol.MaxValueSize)
-	case c.K < 1 || c.K > protocol.MaxContacts:
-		return fmt.Errorf("--k %d: want 1..%d", c.K, protocol.MaxContacts)
-	case c.Alpha < 1 || c.Alpha > c.K:
-		return fmt.Errorf("--alpha %d: want 1..k (%d)", c.Alpha, c.K)
-	case c.BootstrapPeers < 1 || c.BootstrapPeers > MaxBootstrapPeers:
-		return fmt.Errorf("--bootstrap-peers %d: want 1..%d", c.BootstrapPeers, MaxBootstrapPeers)
-	case c.OpTimeout < 0:
-		return fmt.Errorf("--timeout %v: want more than 0", c.OpTimeout)
-	case c.RPCTimeout < 0:
-		return fmt.Errorf("--rpc-timeout %v: want more than 0", c.RPCTimeout)
-	case c.ProgressEvery < 0:
-		return fmt.Errorf("progress interval %v: want more than 0", c.ProgressEvery)
+	bad := func(field string, value any, want string) error {
+		return &ConfigError{Field: field, Value: value, Want: want}
+	}
+	if c.Nodes < 2 || c.Nodes > MaxNodes {
+		return bad("Nodes", c.Nodes, fmt.Sprintf("2..%d", MaxNodes))
+	}
+	if c.Ops < 1 || c.Ops > MaxOps {
+		return bad("Ops", c.Ops, fmt.Sprintf("1..%d", MaxOps))
+	}
+	if transport.Check(c.Transport) != nil {
+		return bad("Transport", c.Transport, "one of "+strings.Join(transport.Names, ", "))
+	}
+	if c.Parallel < 1 || c.Parallel > MaxParallel {
+		return bad("Parallel", c.Parallel, fmt.Sprintf("1..%d", MaxParallel))
+	}
+	if c.ValueSize < 1 || c.ValueSize > protocol.MaxValueSize {
+		return bad("ValueSize", c.ValueSize, fmt.Sprintf("1..%d", protocol.MaxValueSize))
+	}
+	if err := (node.Config{K: c.K, Alpha: c.Alpha}).Validate(); err != nil {
+		return err
+	}
+	if c.BootstrapPeers < 1 || c.BootstrapPeers > MaxBootstrapPeers {
+		return bad("BootstrapPeers", c.BootstrapPeers, fmt.Sprintf("1..%d", MaxBootstrapPeers))
+	}
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{{"OpTimeout", c.OpTimeout}, {"RPCTimeout", c.RPCTimeout}, {"ProgressEvery", c.ProgressEvery}} {
+		if d.d < 0 {
+			return bad(d.field, d.d, "more than 0")
+		}
 	}
 	return nil
 }

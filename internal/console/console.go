@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"bufio"
@@ -17,34 +17,92 @@ import (
 	"kad/protocol"
 )
 
-// DefaultCommandTimeout bounds one console command unless Console.Timeout says otherwise.
-const DefaultCommandTimeout = 10 * time.Second
+// DefaultTimeout bounds one command unless Console.Timeout says otherwise.
+const DefaultTimeout = 10 * time.Second
 
-// maxLine bounds a console line: a value up to protocol.MaxValueSize plus the command,
-// address and key in front of it.
+// maxLine bounds a line: a value up to protocol.MaxValueSize plus the command, address
+// and key in front of it.
 const maxLine = protocol.MaxValueSize + 1024
 
 // dataIndent starts every data line of an answer; the final line never starts with it.
 const dataIndent = "  "
 
 // Console runs the commands of the original kademlia-rs console against a Node: it reads
-// them line by line and writes one answer per command. The answer format is described in
-// the package documentation and by the help command.
+// them line by line and writes one answer per command. The commands and the answer
+// format are described in the package documentation and by the help command.
 type Console struct {
 	node *node.Node
 	in   io.Reader
 	out  io.Writer
 
-	// Timeout bounds each command. Zero means DefaultCommandTimeout.
+	// Timeout bounds each command. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// Transport names the transport in the answer to id ("udp", "quic", ...).
 	Transport string
 }
 
-// NewConsole returns a console that reads commands from in and writes answers to out.
-func NewConsole(n *node.Node, in io.Reader, out io.Writer) *Console {
+// New returns a console that reads commands from in and writes answers to out.
+func New(n *node.Node, in io.Reader, out io.Writer) *Console {
 	return &Console{node: n, in: in, out: out}
 }
+
+// A command is one entry of the console's table.
+type command struct {
+	name string
+	args string // as help and usage errors show them; empty: the command takes none
+	help string
+	// run answers the command given the rest of the line. An error wrapping errUsage
+	// becomes "usage: " and the command's synopsis.
+	run func(c *Console, ctx context.Context, a *answer, args string) error
+}
+
+// commands is the console's table: Exec dispatches on it, help prints it, and the
+// package documentation lists it (a test checks the three agree). It is filled in by
+// init because help, one of its entries, reads it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"put", "<string key> <value>", "store the value (rest of the line) on the k closest nodes", (*Console).put},
+		{"get", "<string key>", "find the value: own store first, then the network", (*Console).get},
+		{"p", "<addr> [<key>]", "send PING; <key> is the ID the node should have", (*Console).ping},
+		{"s", "<addr> <key> <value>", "send STORE of the value (rest of the line) under <key>", (*Console).store},
+		{"fn", "<addr> <key>", "send FIND_NODE", (*Console).findNode},
+		{"fv", "<addr> <key>", "send FIND_VALUE", (*Console).findValue},
+		{"ln", "<key>", "iterative node lookup: the k closest nodes to <key>", (*Console).lookupNode},
+		{"lv", "<string key>", "iterative value lookup (the closest nodes if not found)", (*Console).lookupValue},
+		{"id", "", "this node's ID, address and transport", (*Console).id},
+		{"table", "", "the routing table, closest to this node first", (*Console).table},
+		{"help", "", "this list", (*Console).help},
+	}
+}
+
+// lookup returns the command called name, or nil.
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// synopsis is the command as a usage error shows it: "p <addr> [<key>]".
+func (cmd *command) synopsis() string {
+	return strings.TrimSpace(cmd.name + " " + cmd.args)
+}
+
+// helpColumn is where the help text of a command starts in its line of help.
+const helpColumn = 27
+
+// line is the command as help lists it: the name, padded so that one- and two-letter
+// names line up their arguments, the arguments, and the help from helpColumn on.
+func (cmd *command) line() string {
+	return fmt.Sprintf("%-*s%s", helpColumn, strings.TrimSpace(fmt.Sprintf("%-2s %s", cmd.name, cmd.args)), cmd.help)
+}
+
+// errUsage is returned by a command called with the wrong arguments.
+var errUsage = errors.New("usage")
 
 // Run reads and runs commands until the input ends (it then returns nil), ctx ends, or
 // writing an answer fails. Commands run one at a time, each under ctx and the timeout.
@@ -104,48 +162,32 @@ func readLine(r *bufio.Reader, limit int) (line string, tooLong bool, err error)
 // Exec runs one command line and returns its answer: lines each ending in a newline, the
 // last of which does not start with a space. Blank lines and comments (#) return "".
 func (c *Console) Exec(ctx context.Context, line string) string {
-	cmd, rest := nextWord(line)
-	if cmd == "" || strings.HasPrefix(cmd, "#") {
+	name, rest := nextWord(line)
+	if name == "" || strings.HasPrefix(name, "#") {
 		return ""
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = DefaultCommandTimeout
+		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	var a answer
 	var err error
-	switch cmd {
-	case "put":
-		err = c.put(ctx, &a, rest)
-	case "get":
-		err = c.get(ctx, &a, rest)
-	case "p":
-		err = c.ping(ctx, &a, rest)
-	case "s":
-		err = c.store(ctx, &a, rest)
-	case "fn":
-		err = c.findNode(ctx, &a, rest)
-	case "fv":
-		err = c.findValue(ctx, &a, rest)
-	case "ln":
-		err = c.lookupNode(ctx, &a, rest)
-	case "lv":
-		err = c.lookupValue(ctx, &a, rest)
-	case "id":
-		err = c.id(&a, rest)
-	case "table":
-		err = c.table(&a, rest)
-	case "help":
-		err = c.help(&a, rest)
+	switch cmd := lookup(name); {
+	case cmd == nil:
+		err = fmt.Errorf("unknown command %q (try help)", name)
+	case cmd.args == "" && strings.TrimSpace(rest) != "":
+		err = fmt.Errorf("usage: %s", cmd.synopsis())
 	default:
-		err = fmt.Errorf("unknown command %q (try help)", cmd)
+		if err = cmd.run(c, ctx, &a, rest); errors.Is(err, errUsage) {
+			err = fmt.Errorf("usage: %s", cmd.synopsis())
+		}
 	}
 	if err != nil {
 		a = answer{}
-		a.final("error: %s", oneLine(err.Error()))
+		a.final("error: %s", OneLine(err.Error()))
 	}
 	return a.String()
 }
@@ -155,12 +197,12 @@ type answer struct{ b strings.Builder }
 
 func (a *answer) data(format string, args ...any) {
 	a.b.WriteString(dataIndent)
-	a.b.WriteString(oneLine(fmt.Sprintf(format, args...)))
+	a.b.WriteString(OneLine(fmt.Sprintf(format, args...)))
 	a.b.WriteByte('\n')
 }
 
 func (a *answer) final(format string, args ...any) {
-	a.b.WriteString(strings.TrimLeft(oneLine(fmt.Sprintf(format, args...)), " "))
+	a.b.WriteString(strings.TrimLeft(OneLine(fmt.Sprintf(format, args...)), " "))
 	a.b.WriteByte('\n')
 }
 
@@ -180,13 +222,10 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// usageError is a command called with the wrong arguments.
-func usageError(usage string) error { return fmt.Errorf("usage: %s", usage) }
-
 func (c *Console) put(ctx context.Context, a *answer, rest string) error {
 	key, value := nextWord(rest)
 	if key == "" || value == "" {
-		return usageError("put <string key> <value>")
+		return errUsage
 	}
 	n, err := c.node.Put(ctx, protocol.KeyFromString(key), []byte(value))
 	if err != nil {
@@ -197,34 +236,33 @@ func (c *Console) put(ctx context.Context, a *answer, rest string) error {
 }
 
 func (c *Console) get(ctx context.Context, a *answer, rest string) error {
-	args := strings.Fields(rest)
-	if len(args) != 1 {
-		return usageError("get <string key>")
+	arg, err := oneArg(rest)
+	if err != nil {
+		return err
 	}
-	v, err := c.node.Get(ctx, protocol.KeyFromString(args[0]))
+	v, err := c.node.Get(ctx, protocol.KeyFromString(arg))
 	switch {
 	case errors.Is(err, node.ErrNotFound):
 		a.final("not found")
 	case err != nil:
 		return err
 	default:
-		a.final("value %s", FormatValue(v))
+		a.final("value %s", formatValue(v))
 	}
 	return nil
 }
 
 func (c *Console) ping(ctx context.Context, a *answer, rest string) error {
-	const usage = "p <ip>:<port> [<key>]"
 	args := strings.Fields(rest)
 	if len(args) < 1 || len(args) > 2 {
-		return usageError(usage)
+		return errUsage
 	}
-	to, err := parseTarget(args[0])
+	to, err := ParseTarget(args[0])
 	if err != nil {
 		return err
 	}
 	if len(args) == 2 {
-		id, err := parseKey(args[1])
+		id, err := protocol.ParseID(args[1])
 		if err != nil {
 			return err
 		}
@@ -242,17 +280,16 @@ func (c *Console) ping(ctx context.Context, a *answer, rest string) error {
 }
 
 func (c *Console) store(ctx context.Context, a *answer, rest string) error {
-	const usage = "s <ip>:<port> <key> <value>"
 	addr, rest := nextWord(rest)
 	keyText, value := nextWord(rest)
 	if addr == "" || keyText == "" || value == "" {
-		return usageError(usage)
+		return errUsage
 	}
-	to, err := parseTarget(addr)
+	to, err := ParseTarget(addr)
 	if err != nil {
 		return err
 	}
-	key, err := parseKey(keyText)
+	key, err := protocol.ParseID(keyText)
 	if err != nil {
 		return err
 	}
@@ -263,22 +300,31 @@ func (c *Console) store(ctx context.Context, a *answer, rest string) error {
 	return nil
 }
 
+// oneArg returns the one word of rest.
+func oneArg(rest string) (string, error) {
+	args := strings.Fields(rest)
+	if len(args) != 1 {
+		return "", errUsage
+	}
+	return args[0], nil
+}
+
 // targetAndKey parses "<addr> <key>".
-func targetAndKey(rest, usage string) (protocol.Contact, protocol.ID, error) {
+func targetAndKey(rest string) (protocol.Contact, protocol.ID, error) {
 	args := strings.Fields(rest)
 	if len(args) != 2 {
-		return protocol.Contact{}, protocol.ID{}, usageError(usage)
+		return protocol.Contact{}, protocol.ID{}, errUsage
 	}
-	to, err := parseTarget(args[0])
+	to, err := ParseTarget(args[0])
 	if err != nil {
 		return to, protocol.ID{}, err
 	}
-	key, err := parseKey(args[1])
+	key, err := protocol.ParseID(args[1])
 	return to, key, err
 }
 
 func (c *Console) findNode(ctx context.Context, a *answer, rest string) error {
-	to, key, err := targetAndKey(rest, "fn <ip>:<port> <key>")
+	to, key, err := targetAndKey(rest)
 	if err != nil {
 		return err
 	}
@@ -291,7 +337,7 @@ func (c *Console) findNode(ctx context.Context, a *answer, rest string) error {
 }
 
 func (c *Console) findValue(ctx context.Context, a *answer, rest string) error {
-	to, key, err := targetAndKey(rest, "fv <ip>:<port> <key>")
+	to, key, err := targetAndKey(rest)
 	if err != nil {
 		return err
 	}
@@ -300,7 +346,7 @@ func (c *Console) findValue(ctx context.Context, a *answer, rest string) error {
 		return err
 	}
 	if found {
-		a.final("value %s", FormatValue(v))
+		a.final("value %s", formatValue(v))
 	} else {
 		a.contacts(cs)
 	}
@@ -308,11 +354,11 @@ func (c *Console) findValue(ctx context.Context, a *answer, rest string) error {
 }
 
 func (c *Console) lookupNode(ctx context.Context, a *answer, rest string) error {
-	args := strings.Fields(rest)
-	if len(args) != 1 {
-		return usageError("ln <key>")
+	arg, err := oneArg(rest)
+	if err != nil {
+		return err
 	}
-	key, err := parseKey(args[0])
+	key, err := protocol.ParseID(arg)
 	if err != nil {
 		return err
 	}
@@ -325,15 +371,15 @@ func (c *Console) lookupNode(ctx context.Context, a *answer, rest string) error 
 }
 
 func (c *Console) lookupValue(ctx context.Context, a *answer, rest string) error {
-	args := strings.Fields(rest)
-	if len(args) != 1 {
-		return usageError("lv <string key>")
+	arg, err := oneArg(rest)
+	if err != nil {
+		return err
 	}
-	key := protocol.KeyFromString(args[0])
+	key := protocol.KeyFromString(arg)
 	v, err := c.node.Get(ctx, key)
 	switch {
 	case err == nil:
-		a.final("value %s", FormatValue(v))
+		a.final("value %s", formatValue(v))
 		return nil
 	case !errors.Is(err, node.ErrNotFound):
 		return err
@@ -350,64 +396,39 @@ func (c *Console) lookupValue(ctx context.Context, a *answer, rest string) error
 	return nil
 }
 
-func (c *Console) id(a *answer, rest string) error {
-	if strings.TrimSpace(rest) != "" {
-		return usageError("id")
-	}
+func (c *Console) id(_ context.Context, a *answer, _ string) error {
 	a.final("%s", NodeLine(c.node, c.Transport))
 	return nil
 }
 
-func (c *Console) table(a *answer, rest string) error {
-	if strings.TrimSpace(rest) != "" {
-		return usageError("table")
-	}
+func (c *Console) table(_ context.Context, a *answer, _ string) error {
 	a.contacts(c.node.Contacts())
 	return nil
 }
 
-// helpCommands lists the commands, one a line, and helpNotes explains their arguments
-// and answers; help prints both as data lines.
-var (
-	helpCommands = []string{
-		"put <string key> <value>   store the value (rest of the line) on the k closest nodes",
-		"get <string key>           find the value: own store first, then the network",
-		"p  <addr> [<key>]          send PING; <key> is the ID the node should have",
-		"s  <addr> <key> <value>    send STORE of the value (rest of the line) under <key>",
-		"fn <addr> <key>            send FIND_NODE",
-		"fv <addr> <key>            send FIND_VALUE",
-		"ln <key>                   iterative node lookup: the k closest nodes to <key>",
-		"lv <string key>            iterative value lookup (the closest nodes if not found)",
-		"id                         this node's ID, address and transport",
-		"table                      the routing table, closest to this node first",
-		"help                       this list",
-	}
-	helpNotes = []string{
-		"<key> is 40 hex characters; <string key> is any word, hashed with SHA-256 to 20 bytes;",
-		"<addr> is IP:PORT, or ID@IP:PORT to check the node's ID too.",
-		"Each answer is zero or more lines starting with two spaces, then one final line that",
-		"does not: \"stored on N nodes\", \"value V\", \"not found\", \"pong ID@ADDR\",",
-		"\"stored at ADDR\", \"N contacts\" (after N lines ID@ADDR), \"node ...\", \"N commands\"",
-		"or \"error: ...\". A value that is not one line of printable text is Go-quoted.",
-	}
-)
+// helpNotes explain the arguments and the answers; help prints them after the commands.
+var helpNotes = []string{
+	"<key> is 40 hex characters; <string key> is any word, hashed with SHA-256 to 20 bytes;",
+	"<addr> is IP:PORT, or ID@IP:PORT to check the node's ID too.",
+	"Each answer is zero or more lines starting with two spaces, then one final line that",
+	"does not: \"stored on N nodes\", \"value V\", \"not found\", \"pong ID@ADDR\",",
+	"\"stored at ADDR\", \"N contacts\" (after N lines ID@ADDR), \"node ...\", \"N commands\"",
+	"or \"error: ...\". A value that is not one line of printable text is Go-quoted.",
+}
 
-func (c *Console) help(a *answer, rest string) error {
-	if strings.TrimSpace(rest) != "" {
-		return usageError("help")
-	}
-	for _, l := range helpCommands {
-		a.data("%s", l)
+func (c *Console) help(_ context.Context, a *answer, _ string) error {
+	for i := range commands {
+		a.data("%s", commands[i].line())
 	}
 	a.data("")
 	for _, l := range helpNotes {
 		a.data("%s", l)
 	}
-	a.final("%d commands", len(helpCommands))
+	a.final("%d commands", len(commands))
 	return nil
 }
 
-// NodeLine describes a node as the first line of `kad node` does:
+// NodeLine describes a node as the first line of `kad node` and the answer to id do:
 // "node <id> <ip>:<port> <transport>", followed by "verified" or "unverified" for
 // transports that can prove IDs (quic).
 func NodeLine(n *node.Node, transport string) string {
@@ -422,9 +443,9 @@ func NodeLine(n *node.Node, transport string) string {
 	return s
 }
 
-// FormatValue returns v as the console prints it: as is if it is one line of printable
+// formatValue returns v as the console prints it: as is if it is one line of printable
 // UTF-8 text not starting with a double quote, else Go-quoted.
-func FormatValue(v []byte) string {
+func formatValue(v []byte) string {
 	if len(v) > 0 && v[0] != '"' && utf8.Valid(v) {
 		printable := true
 		for _, r := range string(v) {
@@ -450,8 +471,9 @@ func nextWord(s string) (word, rest string) {
 	return s[:i], strings.TrimLeft(s[i:], " \t")
 }
 
-// parseTarget reads IP:PORT or ID@IP:PORT.
-func parseTarget(s string) (protocol.Contact, error) {
+// ParseTarget reads an <addr>: IP:PORT, or ID@IP:PORT to name the node's ID too. The
+// contact's ID is zero when s names none.
+func ParseTarget(s string) (protocol.Contact, error) {
 	if strings.Contains(s, "@") {
 		return protocol.ParseContact(s)
 	}
@@ -462,12 +484,8 @@ func parseTarget(s string) (protocol.Contact, error) {
 	return protocol.Contact{Addr: addr}, nil
 }
 
-func parseKey(s string) (protocol.ID, error) {
-	return protocol.ParseID(s)
-}
-
-// oneLine keeps an error or answer on one line.
-func oneLine(s string) string {
+// OneLine joins the lines of s with "; ", so that an error or an answer stays one line.
+func OneLine(s string) string {
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}

@@ -1,55 +1,37 @@
-package main
+package console
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
-	"kad/transports/mem"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // testCluster starts n nodes on one mem network, all bootstrapped through the first, and
 // closes them when the test ends.
 func testCluster(t *testing.T, n int) []*node.Node {
 	t.Helper()
-	network, err := mem.NewNetwork(mem.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes := make([]*node.Node, 0, n)
-	for i := range n {
-		tr, err := network.NewTransport()
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd, err := node.New(node.Config{K: 8}, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nd.Close() })
-		if i > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := nd.Bootstrap(ctx, nodes[0].Contact())
-			cancel()
-			if err != nil {
-				t.Fatalf("bootstrap node %d: %v", i, err)
-			}
-		}
-		nodes = append(nodes, nd)
-	}
-	return nodes
+	return cluster.New(t, n, cluster.Options{Config: node.Config{K: 8}, Join: cluster.JoinFirst}).Nodes
 }
 
 // runConsole feeds input to a console on n and returns its answers, each a list of lines.
 func runConsole(t *testing.T, n *node.Node, input string) [][]string {
 	t.Helper()
 	var out strings.Builder
-	c := NewConsole(n, strings.NewReader(input), &out)
+	c := New(n, strings.NewReader(input), &out)
 	c.Transport = "mem"
 	c.Timeout = 5 * time.Second
 	if err := c.Run(context.Background()); err != nil {
@@ -145,7 +127,7 @@ func TestConsole(t *testing.T) {
 	got = runConsole(t, a, input)
 	want := []func([]string) error{
 		func(ans []string) error { // help
-			if final(ans) != fmt.Sprintf("%d commands", len(helpCommands)) || len(ans) < len(helpCommands)+1 {
+			if final(ans) != fmt.Sprintf("%d commands", len(commands)) || len(ans) < len(commands)+1 {
 				return fmt.Errorf("bad help")
 			}
 			return nil
@@ -239,6 +221,134 @@ func wantSuffix(s string) func([]string) error {
 	}
 }
 
+// TestCommandList checks that the command table, what help prints, what each name
+// dispatches to, and the lists written for readers (this package's documentation and
+// the README) say the same.
+func TestCommandList(t *testing.T) {
+	var want []string
+	seen := make(map[string]bool)
+	for i := range commands {
+		cmd := &commands[i]
+		if seen[cmd.name] {
+			t.Errorf("command %q twice in the table", cmd.name)
+		}
+		seen[cmd.name] = true
+		want = append(want, cmd.line())
+	}
+	nodes := testCluster(t, 1)
+	con := New(nodes[0], strings.NewReader(""), &strings.Builder{})
+	ctx := context.Background()
+
+	t.Run("help", func(t *testing.T) {
+		ans := splitAnswers(t, con.Exec(ctx, "help"))
+		if len(ans) != 1 {
+			t.Fatalf("help: %d answers, want 1", len(ans))
+		}
+		lines := ans[0]
+		if len(lines) < len(want)+2 {
+			t.Fatalf("help: %d lines, want more than %d", len(lines), len(want)+1)
+		}
+		for i, w := range want {
+			if lines[i] != dataIndent+w {
+				t.Errorf("help line %d: %q, want %q", i, lines[i], dataIndent+w)
+			}
+		}
+		if lines[len(want)] != dataIndent {
+			t.Errorf("help line %d: %q, want a blank data line after the commands", len(want), lines[len(want)])
+		}
+		if got, w := final(lines), fmt.Sprintf("%d commands", len(want)); got != w {
+			t.Errorf("help: final line %q, want %q", got, w)
+		}
+	})
+
+	t.Run("dispatch", func(t *testing.T) {
+		for i := range commands {
+			cmd := &commands[i]
+			usage := "error: usage: " + cmd.synopsis() + "\n"
+			if cmd.args == "" {
+				if got := con.Exec(ctx, cmd.name); strings.HasPrefix(got, "error: ") {
+					t.Errorf("%s: %q", cmd.name, got)
+				}
+				if got := con.Exec(ctx, cmd.name+" extra"); got != usage {
+					t.Errorf("%s extra: %q, want %q", cmd.name, got, usage)
+				}
+			} else if got := con.Exec(ctx, cmd.name); got != usage {
+				t.Errorf("%s without arguments: %q, want %q", cmd.name, got, usage)
+			}
+		}
+	})
+
+	t.Run("doc.go", func(t *testing.T) {
+		checkList(t, "doc.go", docBlock(t, "doc.go", "// # Commands"), want)
+	})
+
+	t.Run("README.md", func(t *testing.T) {
+		checkList(t, "README.md", fencedBlock(t, "../../README.md", "### Console"), want)
+	})
+}
+
+func checkList(t *testing.T, file string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s lists the commands as\n%s\nthe table as\n%s", file, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// docBlock returns the first indented block of Go doc comment after the line heading,
+// without the comment marks.
+func docBlock(t *testing.T, path, heading string) []string {
+	t.Helper()
+	var block []string
+	for _, l := range linesAfter(t, path, heading) {
+		text, ok := strings.CutPrefix(l, "//\t")
+		if ok {
+			block = append(block, text)
+		} else if block != nil {
+			break
+		}
+	}
+	return block
+}
+
+// fencedBlock returns the lines of the first ``` block of Markdown after the line
+// heading.
+func fencedBlock(t *testing.T, path, heading string) []string {
+	t.Helper()
+	var block []string
+	in := false
+	for _, l := range linesAfter(t, path, heading) {
+		if strings.HasPrefix(l, "```") {
+			if in {
+				return block
+			}
+			in = true
+			continue
+		}
+		if in {
+			block = append(block, l)
+		}
+	}
+	t.Fatalf("%s: no ``` block after %q", path, heading)
+	return nil
+}
+
+// linesAfter returns the lines of the file at path that follow the line heading.
+func linesAfter(t *testing.T, path, heading string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == heading {
+			return lines[i+1:]
+		}
+	}
+	t.Fatalf("%s: no line %q", path, heading)
+	return nil
+}
+
 func TestConsoleLongLine(t *testing.T) {
 	nodes := testCluster(t, 1)
 	got := runConsole(t, nodes[0], "put k "+strings.Repeat("x", maxLine+10)+"\nid\n")
@@ -277,8 +387,8 @@ func TestFormatValue(t *testing.T) {
 		{"\xff\xfe", `"\xff\xfe"`},
 	}
 	for _, tt := range tests {
-		if got := FormatValue([]byte(tt.in)); got != tt.want {
-			t.Errorf("FormatValue(%q) = %s, want %s", tt.in, got, tt.want)
+		if got := formatValue([]byte(tt.in)); got != tt.want {
+			t.Errorf("formatValue(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }
