@@ -12,8 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
+	"kad/transports/mem"
 )
 
 // The operations and modes of the phases.
@@ -60,12 +62,23 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	res.BaselineHeapBytes, res.BaselineRSSBytes, res.BaselineGoroutines = base.heap, base.rss, base.goroutines
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5bd1e9955bd1e995))
-	c, err := startNodes(cfg, rng)
+	c, err := cluster.Start(ctx, cfg.Nodes, cluster.Options{
+		Transport:   cfg.Transport,
+		Mem:         mem.Options{Seed: cfg.Seed},
+		Config:      node.Config{K: cfg.K, Alpha: cfg.Alpha, RPCTimeout: cfg.RPCTimeout},
+		Join:        cluster.JoinNone,
+		JoinPeers:   cfg.BootstrapPeers,
+		JoinTimeout: cfg.OpTimeout,
+		Seed:        cfg.Seed,
+	})
 	if err != nil {
+		if c != nil {
+			c.Close()
+		}
 		return nil, err
 	}
 	defer func() {
-		if cerr := c.close(); cerr != nil && err == nil {
+		if cerr := c.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
 		left := max(settle(idleSettle)-base.goroutines, 0)
@@ -75,7 +88,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 	}()
 
-	if err := joinAll(ctx, cfg, c, rng, res); err != nil {
+	if err := joinAll(ctx, cfg, c, res); err != nil {
 		return nil, err
 	}
 	settle(idleSettle)
@@ -83,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	res.HeapPerNodeBytes = perNode(idle.heap, base.heap, cfg.Nodes)
 	res.RSSPerNodeBytes = perNode(idle.rss, base.rss, cfg.Nodes)
 	res.GoroutinesPerNode = float64(idle.goroutines-base.goroutines) / float64(cfg.Nodes)
-	res.RoutingTableMean = float64(c.stats().RoutingTableSize) / float64(cfg.Nodes)
+	res.RoutingTableMean = float64(c.Stats().RoutingTableSize) / float64(cfg.Nodes)
 	fmt.Fprintf(w, "bootstrap: %s in all, %s per node (longest %s), %.1f RPCs per node; routing table %.1f contacts per node\n",
 		fmtUS(res.BootstrapTotalUS), fmtUS(res.BootstrapPerNodeUS), fmtUS(res.BootstrapMaxUS),
 		res.BootstrapRPCsPerNode, res.RoutingTableMean)
@@ -122,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	after := measure()
 	res.HeapPerNodeAfterOpsBytes = perNode(after.heap, base.heap, cfg.Nodes)
 	res.RSSPerNodeAfterOpsBytes = perNode(after.rss, base.rss, cfg.Nodes)
-	res.RecordsPerNode = float64(c.stats().StoredRecords) / float64(cfg.Nodes)
+	res.RecordsPerNode = float64(c.Stats().StoredRecords) / float64(cfg.Nodes)
 	fmt.Fprintf(w, "\nafter the phases: heap %s, RSS %s per node, %.1f records per node\n",
 		fmtBytes(res.HeapPerNodeAfterOpsBytes), fmtBytes(res.RSSPerNodeAfterOpsBytes), res.RecordsPerNode)
 	return res, nil
@@ -130,18 +143,18 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 // joinAll bootstraps nodes 1.. one after another, each through up to
 // cfg.BootstrapPeers earlier nodes.
-func joinAll(ctx context.Context, cfg Config, c *cluster, rng *rand.Rand, res *Result) error {
+func joinAll(ctx context.Context, cfg Config, c *cluster.Cluster, res *Result) error {
 	var done atomic.Int64
 	stop := progress(cfg, "bootstrap", int64(cfg.Nodes-1), &done)
 	defer stop()
-	before := c.stats()
+	before := c.Stats()
 	start := time.Now()
 	var sum, longest time.Duration
 	for i := 1; i < cfg.Nodes; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d, err := c.bootstrap(ctx, i, cfg.BootstrapPeers, rng, cfg.OpTimeout)
+		d, err := c.Join(ctx, i)
 		if err != nil {
 			return err
 		}
@@ -152,7 +165,7 @@ func joinAll(ctx context.Context, cfg Config, c *cluster, rng *rand.Rand, res *R
 	res.BootstrapTotalUS = us(time.Since(start))
 	res.BootstrapPerNodeUS = us(sum) / float64(cfg.Nodes-1)
 	res.BootstrapMaxUS = us(longest)
-	res.BootstrapRPCsPerNode = float64(c.stats().RequestsSent-before.RequestsSent) / float64(cfg.Nodes-1)
+	res.BootstrapRPCsPerNode = float64(c.Stats().RequestsSent-before.RequestsSent) / float64(cfg.Nodes-1)
 	return nil
 }
 
@@ -187,8 +200,17 @@ func progress(cfg Config, name string, total int64, done *atomic.Int64) (stop fu
 // runner runs the phases on a joined cluster.
 type runner struct {
 	cfg Config
-	c   *cluster
+	c   *cluster.Cluster
 	rng *rand.Rand // used only between phases, by one goroutine
+}
+
+// randomID draws an ID from r.rng.
+func (r *runner) randomID() protocol.ID {
+	var id protocol.ID
+	for i := 0; i < len(id); i += 4 {
+		binary.BigEndian.PutUint32(id[i:], r.rng.Uint32())
+	}
+	return id
 }
 
 // outcome is what one operation did.
@@ -206,7 +228,7 @@ func (r *runner) phase(ctx context.Context, op, mode string, callers int, p *Pha
 	outs := make([]outcome, r.cfg.Ops)
 	var next, done atomic.Int64
 	stop := progress(r.cfg, op+" "+mode, int64(r.cfg.Ops), &done)
-	before := r.c.stats()
+	before := r.c.Stats()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range callers {
@@ -227,7 +249,7 @@ func (r *runner) phase(ctx context.Context, op, mode string, callers int, p *Pha
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	after := r.c.stats()
+	after := r.c.Stats()
 	stop()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -269,13 +291,13 @@ func (r *runner) puts(ctx context.Context, mode string, callers int, p *Phase) (
 	keys := make([]protocol.ID, r.cfg.Ops)
 	from := make([]int, r.cfg.Ops)
 	for i := range keys {
-		fillRandom(r.rng, keys[i][:])
-		from[i] = r.rng.IntN(len(r.c.nodes))
+		keys[i] = r.randomID()
+		from[i] = r.rng.IntN(len(r.c.Nodes))
 	}
 	err := r.phase(ctx, opPut, mode, callers, p, func(ctx context.Context, i int) outcome {
 		value := r.value(keys[i])
 		start := time.Now()
-		stored, err := r.c.nodes[from[i]].Put(ctx, keys[i], value)
+		stored, err := r.c.Nodes[from[i]].Put(ctx, keys[i], value)
 		took := time.Since(start)
 		if err != nil {
 			err = fmt.Errorf("node %d: %w", from[i], err)
@@ -309,16 +331,16 @@ func (r *runner) gets(ctx context.Context, mode string, callers int, keys []prot
 	return r.phase(ctx, opGet, mode, callers, p, func(ctx context.Context, i int) outcome {
 		key := keys[order[i]]
 		want := r.value(key)
-		candidates := r.c.nonHolders(make([]int, 0, len(r.c.nodes)), key)
+		candidates := nonHolders(make([]int, 0, len(r.c.Nodes)), r.c.Nodes, key)
 		local := len(candidates) == 0
 		var from int
 		if local {
-			from = int(pick[i] % uint64(len(r.c.nodes)))
+			from = int(pick[i] % uint64(len(r.c.Nodes)))
 		} else {
 			from = candidates[pick[i]%uint64(len(candidates))]
 		}
 		start := time.Now()
-		got, err := r.c.nodes[from].Get(ctx, key)
+		got, err := r.c.Nodes[from].Get(ctx, key)
 		took := time.Since(start)
 		switch {
 		case err != nil:
@@ -338,12 +360,12 @@ func (r *runner) lookups(ctx context.Context, mode string, callers int, p *Phase
 	targets := make([]protocol.ID, r.cfg.Ops)
 	from := make([]int, r.cfg.Ops)
 	for i := range targets {
-		fillRandom(r.rng, targets[i][:])
-		from[i] = r.rng.IntN(len(r.c.nodes))
+		targets[i] = r.randomID()
+		from[i] = r.rng.IntN(len(r.c.Nodes))
 	}
 	return r.phase(ctx, opLookup, mode, callers, p, func(ctx context.Context, i int) outcome {
 		start := time.Now()
-		closest, err := r.c.nodes[from[i]].Lookup(ctx, targets[i])
+		closest, err := r.c.Nodes[from[i]].Lookup(ctx, targets[i])
 		took := time.Since(start)
 		switch {
 		case err != nil:
@@ -353,4 +375,15 @@ func (r *runner) lookups(ctx context.Context, mode string, callers int, p *Phase
 		}
 		return outcome{took: took, err: err}
 	})
+}
+
+// nonHolders appends to dst the indices of the nodes whose store does not hold key.
+func nonHolders(dst []int, nodes []*node.Node, key protocol.ID) []int {
+	now := time.Now()
+	for i, n := range nodes {
+		if _, ok, err := n.Store().Get(key, now); !ok || err != nil {
+			dst = append(dst, i)
+		}
+	}
+	return dst
 }
