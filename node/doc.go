@@ -1,7 +1,8 @@
-// Package node is a Kademlia peer (Maymounkov & Mazières, 2002): a routing table of
-// k-buckets, a record store, the handlers of the four RPCs and the iterative lookup
-// engine. It runs over any transports.Transport and imports none of the concrete ones, so
-// the same code serves UDP, QUIC and the in-memory network.
+// Package node is a Kademlia peer (Maymounkov & Mazières, 2002): the handlers of the four
+// RPCs, the iterative lookup engine, the records it keeps and their maintenance, over a
+// routing table (package routing) and a record store (package store). It runs over any
+// transports.Transport and imports none of the concrete ones, so the same code serves
+// UDP, QUIC and the in-memory network.
 //
 //	tr, err := udp.Listen("127.0.0.1:0", udp.Options{})
 //	...
@@ -11,4 +12,13 @@
 //	err = n.Bootstrap(ctx, seed)
 //	stored, err := n.Put(ctx, protocol.KeyFromString("greeting"), []byte("hello"))
 //	value, err := n.Get(ctx, protocol.KeyFromString("greeting"))
+//
+// The files follow the concerns: node.go (New, Close, accessors), handler.go (answering
+// requests), rpc.go (sending them, and the one place an exchange's outcome reaches the
+// routing table), lookup.go (the lookup engine, written against a query function so that
+// its rules are tested without a network), records.go (Put, Get, the local store and its
+// quota, expiry), maintenance.go (joining, liveness checks, bucket refresh, replication,
+// republishing), config.go, stats.go, ratelimit.go.
+//
+// A Node owns its transport and closes it in Close; it never closes a Store it was given.
 package node
