@@ -3,9 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -180,18 +178,6 @@ func TestClosedNode(t *testing.T) {
 	}
 }
 
-// TestNodeImportsNoConcreteTransport keeps node independent of udp, quic and mem.
-func TestNodeImportsNoConcreteTransport(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "kad/node").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		if strings.HasPrefix(pkg, "kad/transports/") {
-			t.Errorf("node depends on %s", pkg)
-		}
-	}
-}
 
 // TestRateLimitPerSender: past its burst a sender is refused with ERROR code 3 until its
 // bucket refills; another sender is not held back meanwhile.
