@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -225,4 +226,36 @@ func TestRateLimitPerSender(t *testing.T) {
 // knows reports whether n's routing table holds a contact with this ID.
 func knows(n *node.Node, id protocol.ID) bool {
 	return slices.ContainsFunc(n.Contacts(), func(c protocol.Contact) bool { return c.ID == id })
+}
+
+// TestStoreQuota: a STORE that would pass MaxStoreBytes is refused with ERROR code 3, a
+// replacement that fits is taken, and what was stored stays.
+func TestStoreQuota(t *testing.T) {
+	n, raw := newMemPair(t, node.Config{MaxStoreBytes: 100_000})
+	sender := protocol.RandomID(nil)
+	store := func(key string, size int) *protocol.Message {
+		m := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: sender,
+			Key: protocol.KeyFromString(key), Value: bytes.Repeat([]byte{key[0]}, size)}
+		return call(t, raw, n.Contact(), encode(t, m))
+	}
+	if got := store("a", 60_000); got.Type != protocol.TypeStored {
+		t.Fatalf("first store: %s %q", got.Type, got.ErrText)
+	}
+	if got := store("b", 60_000); got.Type != protocol.TypeError || got.ErrCode != protocol.CodeRefused {
+		t.Fatalf("store over the quota: got %s code %d, want ERROR %d", got.Type, got.ErrCode, protocol.CodeRefused)
+	}
+	if got := store("b", 30_000); got.Type != protocol.TypeStored {
+		t.Fatalf("store within the quota: %s %q", got.Type, got.ErrText)
+	}
+	if got := store("a", 31_000); got.Type != protocol.TypeStored {
+		t.Fatalf("replacing a record within the quota: %s %q", got.Type, got.ErrText)
+	}
+	st := n.Stats()
+	if st.StoredRecords != 2 || st.StoredBytes != 31_000+30_000 {
+		t.Fatalf("store holds %d records, %d bytes; want 2, 61000", st.StoredRecords, st.StoredBytes)
+	}
+	r, ok, _ := n.Store().Get(protocol.KeyFromString("b"), time.Now())
+	if !ok || len(r.Value) != 30_000 {
+		t.Fatalf("record b lost")
+	}
 }

@@ -118,3 +118,35 @@ func TestRefreshLooksUpStaleBuckets(t *testing.T) {
 		}
 	})
 }
+
+// TestExpiredRecordsRemoved: records past their lifetime stop being served at once and
+// leave the store within SweepInterval.
+func TestExpiredRecordsRemoved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := cluster.New(t, 2, cluster.Options{Config: node.Config{SweepInterval: time.Minute}, Join: cluster.JoinFirst})
+		nodes, nw := c.Nodes, c.Network
+		key := protocol.KeyFromString("short-lived")
+		raw := rawTransport(t, nw)
+		m := &protocol.Message{Type: protocol.TypeStore, RPCID: protocol.NewRPCID(), Sender: protocol.RandomID(nil),
+			Key: key, Value: []byte("v"), TTL: 90}
+		if got := call(t, raw, nodes[0].Contact(), encode(t, m)); got.Type != protocol.TypeStored {
+			t.Fatalf("store: %s", got.Type)
+		}
+		long := protocol.KeyFromString("long-lived")
+		if _, err := nodes[1].Put(t.Context(), long, []byte("w")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(91 * time.Second)
+		if _, ok, _ := nodes[0].Store().Get(key, time.Now()); ok {
+			t.Fatal("expired record still served")
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := nodes[0].Stats().StoredRecords; got != 1 {
+			t.Fatalf("%d records after expiry, want 1 (the long-lived one)", got)
+		}
+		if v, err := nodes[0].Get(t.Context(), long); err != nil || string(v) != "w" {
+			t.Fatalf("long-lived record: %q, %v", v, err)
+		}
+	})
+}
