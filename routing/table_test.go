@@ -34,18 +34,26 @@ func TestTableBucketOrderAndEviction(t *testing.T) {
 	synctest.Test(t, testBucketOrderAndEviction)
 }
 
-func testBucketOrderAndEviction(t *testing.T) {
+// fullBucket returns a table of bucket size k whose bucket prefix holds k contacts,
+// added in order (so the first is the least recently seen).
+func fullBucket(t *testing.T, k, prefix int) (*Table, protocol.ID, []protocol.Contact) {
+	t.Helper()
 	self := protocol.ID{0x55}
-	const k = 4
 	rt := NewTable(self, k)
 	var cs []protocol.Contact
 	for i := range k {
-		c := protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: addrN(i)}
+		c := protocol.Contact{ID: idAt(self, prefix, uint16(i)), Addr: addrN(i)}
 		cs = append(cs, c)
 		if res := rt.Seen(c); !res.Added || !res.Ping.ID.IsZero() {
 			t.Fatalf("contact %d: got %+v, want added without ping", i, res)
 		}
 	}
+	return rt, self, cs
+}
+
+func testBucketOrderAndEviction(t *testing.T) {
+	const k = 4
+	rt, self, cs := fullBucket(t, k, 3)
 	// A newcomer meets a full bucket whose oldest contact was just heard from: no ping.
 	early := protocol.Contact{ID: idAt(self, 3, 99), Addr: addrN(99)}
 	if res := rt.Seen(early); res.Added || !res.Ping.ID.IsZero() {
@@ -330,15 +338,8 @@ func TestTableNoDuplicateAfterAddressChange(t *testing.T) {
 // alive, as PingDone(c, true) does, would move an unchecked contact to the tail.)
 func TestTablePingDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		self := protocol.ID{0x55}
 		const k = 3
-		rt := NewTable(self, k)
-		var cs []protocol.Contact
-		for i := range k {
-			c := protocol.Contact{ID: idAt(self, 2, uint16(i)), Addr: addrN(i)}
-			cs = append(cs, c)
-			rt.Seen(c)
-		}
+		rt, self, cs := fullBucket(t, k, 2)
 		time.Sleep(livenessWindow + time.Second)
 		res := rt.Seen(protocol.Contact{ID: idAt(self, 2, 50), Addr: addrN(50)})
 		if res.Ping != cs[0] {
