@@ -114,7 +114,7 @@ func TestParseContact(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseContact(%q): %v", tt.in, err)
 			}
-			if c.ID != mustID(t, id) || c.Addr != netip.MustParseAddrPort(tt.want) {
+			if c.ID != MustParseID(id) || c.Addr != netip.MustParseAddrPort(tt.want) {
 				t.Fatalf("ParseContact(%q) = %v", tt.in, c)
 			}
 			back, err := ParseContact(c.String())

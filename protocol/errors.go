@@ -10,7 +10,10 @@ var (
 	// ErrMalformed is returned for bytes that are not a valid kad message; the wrapped
 	// text says what was wrong.
 	ErrMalformed = errors.New("malformed message")
-	// ErrTooLarge is returned for a message longer than MaxMessageSize, and for a value,
-	// contact list or error text over its limit (PROTOCOL.md, "Limits").
+	// ErrTooLarge is returned for a message over a size limit (PROTOCOL.md, "Limits"): by
+	// Decode for input longer than MaxMessageSize or a value over MaxValueSize, which a
+	// receiver refuses with CodeTooLarge; by Encode also for more than MaxContacts
+	// contacts or an error text over MaxErrorText. Decode refuses those two as
+	// ErrMalformed: only replies carry them, and a receiver answers requests only.
 	ErrTooLarge = errors.New("message too large")
 )

@@ -31,6 +31,16 @@ func ParseID(s string) (ID, error) {
 	return id, nil
 }
 
+// MustParseID is ParseID for IDs written into tests and examples: it panics if s is not
+// an ID, like netip.MustParseAddr.
+func MustParseID(s string) ID {
+	id, err := ParseID(s)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
 // IDFromBytes copies b into an ID; b must be exactly IDBytes long.
 func IDFromBytes(b []byte) (ID, error) {
 	var id ID

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"strings"
@@ -17,16 +18,6 @@ func testRand(seed uint64) *rand.ChaCha8 {
 	var s [32]byte
 	s[0], s[1] = byte(seed), byte(seed>>8)
 	return rand.NewChaCha8(s)
-}
-
-// mustID parses a 40-character hex ID or fails the test.
-func mustID(t testing.TB, s string) ID {
-	t.Helper()
-	id, err := ParseID(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 // flipBit returns id with bit i (0 = most significant) inverted.
@@ -84,6 +75,24 @@ func TestParseID(t *testing.T) {
 			if s := got.String(); s != strings.ToLower(tt.in) {
 				t.Errorf("String() = %q, want the lower-case input %q", s, strings.ToLower(tt.in))
 			}
+		})
+	}
+}
+
+func TestMustParseID(t *testing.T) {
+	const s = "0123456789abcdef0123456789abcdef01234567"
+	if got, want := MustParseID(s), (ID{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67}); got != want {
+		t.Fatalf("MustParseID(%q) = %s, want %s", s, got, want)
+	}
+	for _, bad := range []string{"", s[:39], s + "0", "g" + s[1:]} {
+		t.Run(fmt.Sprintf("%q", bad), func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if err, ok := r.(error); !ok || !errors.Is(err, ErrBadID) {
+					t.Fatalf("MustParseID(%q) panicked with %v, want an error wrapping ErrBadID", bad, r)
+				}
+			}()
+			MustParseID(bad)
 		})
 	}
 }
@@ -153,7 +162,7 @@ func TestIDMarshalUnmarshal(t *testing.T) {
 
 func TestXor(t *testing.T) {
 	ones := ID(bytes.Repeat([]byte{0xff}, 20))
-	a := mustID(t, "0123456789abcdef0123456789abcdef01234567")
+	a := MustParseID("0123456789abcdef0123456789abcdef01234567")
 	tests := []struct {
 		name    string
 		a, b    ID
@@ -169,7 +178,7 @@ func TestXor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.want
 			if tt.wantHex != "" {
-				want = mustID(t, tt.wantHex)
+				want = MustParseID(tt.wantHex)
 			}
 			if got := tt.a.Xor(tt.b); got != want {
 				t.Errorf("Xor = %v, want %v", got, want)
@@ -230,7 +239,7 @@ func TestCommonPrefixLen(t *testing.T) {
 }
 
 func TestCmpDistance(t *testing.T) {
-	target := mustID(t, "8000000000000000000000000000000000000000")
+	target := MustParseID("8000000000000000000000000000000000000000")
 	tests := []struct {
 		name string
 		a, b string
@@ -244,7 +253,7 @@ func TestCmpDistance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := mustID(t, tt.a), mustID(t, tt.b)
+			a, b := MustParseID(tt.a), MustParseID(tt.b)
 			if got := target.CmpDistance(a, b); got != tt.want {
 				t.Errorf("CmpDistance(%s, %s) = %d, want %d", tt.a, tt.b, got, tt.want)
 			}

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+	"strings"
+	"unicode/utf8"
 )
 
 // Type is a message type (PROTOCOL.md, "Message types").
@@ -79,6 +81,22 @@ const (
 	CodeUnverified uint16 = 5 // the receiver requires a verified sender ID
 	CodeIDMismatch uint16 = 6 // the claimed sender ID differs from the one the transport verified
 )
+
+// ErrorText returns s as the wire carries error texts: valid UTF-8 of at most
+// MaxErrorText bytes. Each run of bytes that is not UTF-8 is replaced by U+FFFD, then
+// the text is cut at a rune boundary. Field 11 of ERROR and the error responses of the
+// UDP and QUIC framings carry texts cut this way (PROTOCOL.md, "Limits").
+func ErrorText(s string) string {
+	if len(s) <= MaxErrorText && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	n := min(len(s), MaxErrorText)
+	for n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // Message is one Kademlia message: the envelope and the fields of its type.
 // Which fields a type uses is listed in PROTOCOL.md; Decode refuses others.

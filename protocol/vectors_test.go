@@ -78,6 +78,8 @@ type invalidVector struct {
 	Name  string `json:"name"`
 	Hex   string `json:"hex"`
 	Error string `json:"error"` // "malformed" or "too large"
+	// RPCID is the rpc id an ERROR reply to the input echoes: the input's, or all zero.
+	RPCID string `json:"rpc_id"`
 }
 
 type vectorFile struct {
@@ -112,8 +114,8 @@ func describe(m *Message) vectorMessage {
 func buildVectors(t *testing.T) vectorFile {
 	t.Helper()
 	f := vectorFile{Comment: "kad wire test vectors: see PROTOCOL.md. Each valid hex decodes to its message and is " +
-		"what an encoder must produce for it; each invalid hex must be refused. Regenerate with " +
-		"go test ./protocol -run TestVectors -update."}
+		"what an encoder must produce for it; each invalid hex must be refused, and an ERROR reply to it carries " +
+		"its rpc_id. Regenerate with go test ./protocol -run TestVectors -update."}
 	for _, g := range golden() {
 		b, err := g.m.Encode()
 		if err != nil {
@@ -129,7 +131,10 @@ func buildVectors(t *testing.T) vectorFile {
 		if errors.Is(bad.want, ErrTooLarge) {
 			kind = "too large"
 		}
-		f.Invalid = append(f.Invalid, invalidVector{Name: bad.name, Hex: hex.EncodeToString(bad.b), Error: kind})
+		var m Message
+		DecodeInto(&m, bad.b)
+		f.Invalid = append(f.Invalid, invalidVector{Name: bad.name, Hex: hex.EncodeToString(bad.b), Error: kind,
+			RPCID: hex.EncodeToString(m.RPCID[:])})
 	}
 	return f
 }
@@ -213,6 +218,11 @@ func TestVectors(t *testing.T) {
 			}
 			if m, err := Decode(b); !errors.Is(err, want) {
 				t.Fatalf("Decode = %+v, %v; want an error wrapping %v", m, err, want)
+			}
+			var m Message
+			DecodeInto(&m, b)
+			if got := hex.EncodeToString(m.RPCID[:]); got != v.RPCID {
+				t.Errorf("DecodeInto left rpc id %s, want %s", got, v.RPCID)
 			}
 		})
 	}
