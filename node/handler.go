@@ -23,7 +23,11 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 	}
 	if err := protocol.DecodeInto(&req, raw); err != nil {
 		n.log.Debug("bad request", "addr", from.Addr, "err", err)
-		return n.errorReply(&req, protocol.CodeBadRequest, err.Error())
+		code := protocol.CodeBadRequest
+		if errors.Is(err, protocol.ErrTooLarge) {
+			code = protocol.CodeTooLarge
+		}
+		return n.errorReply(&req, code, err.Error())
 	}
 	if !req.Type.IsRequest() {
 		return n.errorReply(&req, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
@@ -98,6 +102,6 @@ func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
 func (n *Node) errorReply(req *protocol.Message, code uint16, text string) ([]byte, error) {
 	n.counters.requestsRefused.Add(1)
 	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertised)
-	reply.ErrCode, reply.ErrText = code, truncateUTF8(text, protocol.MaxErrorText)
+	reply.ErrCode, reply.ErrText = code, protocol.ErrorText(text)
 	return reply.Encode()
 }

@@ -233,6 +233,34 @@ func TestUnreachableFailsFast(t *testing.T) {
 	})
 }
 
+// TestCallBadAddress calls addresses no node can be reached at (protocol.CheckAddr):
+// each call fails with protocol.ErrBadAddr, as over UDP and QUIC, and reaches no handler.
+func TestCallBadAddress(t *testing.T) {
+	n := newNetwork(t, mem.Options{})
+	var handled atomic.Int32
+	a := node(t, n, nil)
+	b := node(t, n, func(context.Context, transports.Peer, []byte) ([]byte, error) {
+		handled.Add(1)
+		return nil, nil
+	})
+	for _, addr := range []netip.AddrPort{
+		{},
+		netip.AddrPortFrom(b.LocalAddr().Addr(), 0),
+		netip.MustParseAddrPort("0.0.0.0:4000"),
+		netip.MustParseAddrPort("224.0.0.1:4000"),
+		netip.MustParseAddrPort("[ff02::1]:4000"),
+		netip.MustParseAddrPort("[::ffff:224.0.0.1]:4000"),
+	} {
+		_, _, err := a.Call(t.Context(), protocol.Contact{Addr: addr}, []byte("x"))
+		if !errors.Is(err, protocol.ErrBadAddr) {
+			t.Errorf("call %v: %v, want ErrBadAddr", addr, err)
+		}
+	}
+	if h := handled.Load(); h != 0 {
+		t.Errorf("%d requests handled, want none", h)
+	}
+}
+
 func TestMaxConcurrent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := newNetwork(t, mem.Options{MaxConcurrent: 2})

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"kad/protocol"
 	"kad/transports"
@@ -90,6 +89,9 @@ func (t *Transport) Call(ctx context.Context, to protocol.Contact, req []byte) (
 	peer := transports.Peer{Addr: addr}
 	if len(req) > protocol.MaxMessageSize {
 		return nil, peer, fmt.Errorf("mem: call %s: %w: %d bytes, limit %d", addr, protocol.ErrTooLarge, len(req), protocol.MaxMessageSize)
+	}
+	if err := protocol.CheckAddr(addr); err != nil {
+		return nil, peer, fmt.Errorf("mem: call: %w", err)
 	}
 	if t.closed() {
 		return nil, peer, fmt.Errorf("mem: call %s: %w", addr, transports.ErrClosed)
@@ -184,17 +186,10 @@ func (m *message) send(r reply) {
 	}
 }
 
-// remoteError is what a caller sees of a handler's error: ErrRemote with the text, cut
-// to protocol.MaxErrorText bytes as the UDP transport sends it.
+// remoteError is what a caller sees of a handler's error: ErrRemote with the text cut
+// as the UDP and QUIC transports send it (protocol.ErrorText).
 func remoteError(text string) error {
-	if len(text) > protocol.MaxErrorText {
-		cut := protocol.MaxErrorText
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut]
-	}
-	return fmt.Errorf("%w: %s", transports.ErrRemote, text)
+	return fmt.Errorf("%w: %s", transports.ErrRemote, protocol.ErrorText(text))
 }
 
 func (t *Transport) closed() bool {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"sync/atomic"
@@ -19,14 +20,16 @@ import (
 	"kad/transports"
 )
 
-// selfSigned makes a certificate for pub signed by signer, named cn.
-func selfSigned(t *testing.T, pub, signer any, cn string) []byte {
+// selfSigned makes a certificate for pub signed by signer, named cn, with the extensions
+// given and no other.
+func selfSigned(t *testing.T, pub, signer any, cn string, exts ...pkix.Extension) []byte {
 	t.Helper()
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
+		SerialNumber:    big.NewInt(1),
+		Subject:         pkix.Name{CommonName: cn},
+		NotBefore:       time.Now().Add(-time.Hour),
+		NotAfter:        time.Now().Add(time.Hour),
+		ExtraExtensions: exts,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, signer)
 	if err != nil {
@@ -34,6 +37,10 @@ func selfSigned(t *testing.T, pub, signer any, cn string) []byte {
 	}
 	return der
 }
+
+// unknownCritical is a critical extension no implementation knows (an OID under the
+// example arc of RFC 5612's enterprise number 32473).
+var unknownCritical = pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 1}, Critical: true, Value: []byte{0x05, 0x00}}
 
 // badCertificates are certificates a node must refuse, plus a valid one as a control.
 func badCertificates(t *testing.T) []struct {
@@ -62,6 +69,9 @@ func badCertificates(t *testing.T) []struct {
 		{"ecdsa key", tls.Certificate{Certificate: [][]byte{selfSigned(t, ec.Public(), ec, id)}, PrivateKey: ec}, false},
 		{"signed by another key", tls.Certificate{Certificate: [][]byte{selfSigned(t, key.Public(), other, id)}, PrivateKey: key}, false},
 		{"common name not an id", tls.Certificate{Certificate: [][]byte{selfSigned(t, key.Public(), key, "node-1")}, PrivateKey: key}, false},
+		// Extensions are not read (PROTOCOL.md, "QUIC"): neither an unknown critical one
+		// nor the absence of key usage refuses a certificate.
+		{"unknown critical extension", tls.Certificate{Certificate: [][]byte{selfSigned(t, key.Public(), key, id, unknownCritical)}, PrivateKey: key}, true},
 	}
 }
 

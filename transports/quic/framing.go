@@ -85,19 +85,6 @@ func writeFrame(s *qgo.Stream, status byte, body []byte) error {
 	return s.Close()
 }
 
-// errorText trims a handler's error to what the framing carries: at most
-// protocol.MaxErrorText bytes of valid UTF-8.
-func errorText(err error) []byte {
-	b := []byte(err.Error())
-	if len(b) > protocol.MaxErrorText {
-		b = b[:protocol.MaxErrorText]
-		for len(b) > 0 && !utf8.Valid(b) {
-			b = b[:len(b)-1]
-		}
-	}
-	return b
-}
-
 // serveStream answers one incoming request.
 func (t *Transport) serveStream(pc *peerConn, s *qgo.Stream) {
 	h := t.handler.Load()
@@ -127,7 +114,7 @@ func (t *Transport) serveStream(pc *peerConn, s *qgo.Stream) {
 	s.SetWriteDeadline(time.Now().Add(requestTimeout))
 	switch {
 	case herr != nil:
-		err = writeFrame(s, statusError, errorText(herr))
+		err = writeFrame(s, statusError, []byte(protocol.ErrorText(herr.Error())))
 	case len(resp) > protocol.MaxMessageSize:
 		t.log.Warn("handler response too large", "peer", pc.addr, "size", len(resp))
 		err = writeFrame(s, statusError, fmt.Appendf(nil, "response of %d bytes: %v", len(resp), protocol.ErrTooLarge))

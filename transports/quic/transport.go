@@ -194,8 +194,8 @@ func (t *Transport) Call(ctx context.Context, to protocol.Contact, req []byte) (
 	if len(req) > protocol.MaxMessageSize {
 		return nil, peer, fmt.Errorf("quic: call %s: request of %d bytes: %w", addr, len(req), protocol.ErrTooLarge)
 	}
-	if !addr.IsValid() || addr.Port() == 0 || addr.Addr().IsUnspecified() {
-		return nil, peer, fmt.Errorf("quic: call %s: %w", to.Addr, protocol.ErrBadAddr)
+	if err := protocol.CheckAddr(addr); err != nil {
+		return nil, peer, fmt.Errorf("quic: call: %w", err)
 	}
 	if t.closed.Load() {
 		return nil, peer, fmt.Errorf("quic: call %s: %w", addr, transports.ErrClosed)

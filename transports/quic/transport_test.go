@@ -195,18 +195,56 @@ func TestMessageSizes(t *testing.T) {
 	}
 }
 
+// TestBadAddress calls addresses no node can be reached at (protocol.CheckAddr), multicast
+// among them: each call fails with protocol.ErrBadAddr, and no packet leaves the socket.
 func TestBadAddress(t *testing.T) {
-	a := newTransport(t, Options{})
-	for _, addr := range []string{"", "0.0.0.0:4000", "127.0.0.1:0"} {
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &countingConn{UDPConn: udp}
+	a, err := New(conn, newKey(t), Options{})
+	if err != nil {
+		udp.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.Close()
+		udp.Close()
+	})
+	for _, addr := range []string{"", "0.0.0.0:4000", "[::]:4000", "127.0.0.1:0",
+		"224.0.0.1:4000", "239.255.255.250:1900", "[ff02::1]:4000", "[::ffff:224.0.0.1]:4000"} {
 		var c protocol.Contact
 		if addr != "" {
 			c.Addr = mustAddrPort(t, addr)
 		}
-		if _, _, err := a.Call(testCtx(t), c, nil); !errors.Is(err, protocol.ErrBadAddr) {
+		if _, _, err := a.Call(testCtx(t), c, []byte("x")); !errors.Is(err, protocol.ErrBadAddr) {
 			t.Errorf("call %q: err %v, want ErrBadAddr", addr, err)
 		}
 	}
+	if n := conn.writes.Load(); n != 0 {
+		t.Errorf("%d packets sent, want none", n)
+	}
+	if d := a.Stats().Dials; d != 0 {
+		t.Errorf("%d dials, want none", d)
+	}
 }
+
+// countingConn counts the packets written through it. It hides the methods of
+// *net.UDPConn that quic-go would write with instead of WriteTo, but not the buffer
+// settings, whose absence quic-go warns about.
+type countingConn struct {
+	*net.UDPConn
+	writes atomic.Int64
+}
+
+func (c *countingConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	c.writes.Add(1)
+	return c.UDPConn.WriteTo(p, addr)
+}
+
+// WriteMsgUDP hides (*net.UDPConn).WriteMsgUDP, so quic-go writes through WriteTo.
+func (c *countingConn) WriteMsgUDP() {}
 
 func TestConnectionReuse(t *testing.T) {
 	a := newTransport(t, Options{})

@@ -10,11 +10,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"kad/protocol"
 	"kad/transports"
@@ -375,10 +373,8 @@ func (t *Transport) dispatch(b []byte, from netip.AddrPort) {
 		c.ch <- result{resp: bytes.Clone(payload)}
 		return
 	}
-	if len(payload) > protocol.MaxErrorText {
-		payload = payload[:protocol.MaxErrorText]
-	}
-	c.ch <- result{err: fmt.Errorf("%w: %s", transports.ErrRemote, strings.ToValidUTF8(string(payload), "\uFFFD"))}
+	// Whatever the responder sent, the caller sees a text within the limit.
+	c.ch <- result{err: fmt.Errorf("%w: %s", transports.ErrRemote, protocol.ErrorText(string(payload)))}
 }
 
 // startWorker starts a worker unless Workers are running. Only the reader calls it,
@@ -445,7 +441,7 @@ func (t *Transport) answer(h transports.Handler, j job) {
 	kind, text := byte(kindResponse), ""
 	switch {
 	case err != nil:
-		kind, text = kindError, truncate(err.Error(), protocol.MaxErrorText)
+		kind, text = kindError, protocol.ErrorText(err.Error())
 	case len(resp) > protocol.MaxMessageSize:
 		t.log.Warn("udp: handler's response too large", "peer", j.from, "len", len(resp))
 		kind, text = kindError, fmt.Sprintf("response of %d bytes: %v", len(resp), protocol.ErrTooLarge)
@@ -464,17 +460,6 @@ func (t *Transport) answer(h transports.Handler, j job) {
 	if err != nil && t.ctx.Err() == nil {
 		t.log.Debug("udp: send response failed", "peer", j.from, "err", err)
 	}
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // Close closes the socket, fails pending calls with ErrClosed, cancels the handlers'

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -258,6 +259,32 @@ func TestErrorTextTruncated(t *testing.T) {
 	}
 	if len(payload) != protocol.MaxErrorText-1 || !utf8.Valid(payload) || !strings.HasPrefix(text, string(payload)) {
 		t.Errorf("error text of %d bytes (valid UTF-8 %v), want the first %d bytes of the handler's", len(payload), utf8.Valid(payload), protocol.MaxErrorText-1)
+	}
+}
+
+// TestReceivedErrorTextCut has a responder send error texts no kad node sends: the
+// caller's error carries them as valid UTF-8 within protocol.MaxErrorText.
+func TestReceivedErrorTextCut(t *testing.T) {
+	a := listen(t, Options{}, nil)
+	server := newRaw(t)
+	tests := []struct {
+		name, text, want string
+	}{
+		{"short", "refused", "refused"},
+		{"invalid UTF-8", "bad \xff text", "bad \uFFFD text"},
+		{"over the limit", strings.Repeat("x", 1000), strings.Repeat("x", protocol.MaxErrorText)},
+		{"rune across the limit", "x" + strings.Repeat("é", 500), "x" + strings.Repeat("é", protocol.MaxErrorText/2-1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := goCall(t, a, server.addr(), "question")
+			_, tag, _, _ := server.recv()
+			server.send(a.LocalAddr(), frame(kindError, tag, tt.text))
+			r := <-ch
+			if !errors.Is(r.err, transports.ErrRemote) || !strings.HasSuffix(r.err.Error(), ": "+tt.want) {
+				t.Errorf("Call: %v; want ErrRemote ending %q", r.err, tt.want)
+			}
+		})
 	}
 }
 
