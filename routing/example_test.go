@@ -14,7 +14,8 @@ func ExampleTable() {
 	for i := range 5 {
 		c := protocol.Contact{
 			ID:   protocol.KeyFromString(fmt.Sprint("peer ", i)),
-			Addr: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(4000+i)),
+			// Each in its own /24: a table admits only 2 contacts of one public /24 a bucket.
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i), 1}), 4000),
 		}
 		if res := t.Seen(c); !res.Ping.ID.IsZero() {
 			// A full bucket asks for its oldest contact to be checked.
