@@ -179,7 +179,6 @@ func TestClosedNode(t *testing.T) {
 	}
 }
 
-
 // TestRateLimitPerSender: past its burst a sender is refused with ERROR code 3 until its
 // bucket refills; another sender is not held back meanwhile.
 func TestRateLimitPerSender(t *testing.T) {
