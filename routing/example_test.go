@@ -13,7 +13,7 @@ func ExampleTable() {
 	t := routing.NewTable(self, 20)
 	for i := range 5 {
 		c := protocol.Contact{
-			ID:   protocol.KeyFromString(fmt.Sprint("peer ", i)),
+			ID: protocol.KeyFromString(fmt.Sprint("peer ", i)),
 			// Each in its own /24: a table admits only 2 contacts of one public /24 a bucket.
 			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i), 1}), 4000),
 		}
