@@ -43,7 +43,7 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		return n.errorReply(&req, protocol.CodeBadRequest, "sender claims this node's id")
 	}
 	if req.Flags&protocol.FlagClient == 0 {
-		n.record(protocol.Contact{ID: req.Sender, Addr: from.Addr}, outcomeAnswered)
+		n.record(protocol.Contact{ID: req.Sender, Addr: from.Addr}, outcomeRequested)
 	}
 	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertised)
 	if n.cfg.ClientOnly {

@@ -327,11 +327,10 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 // §2.5: "exponentially inversely proportional to the number of nodes between").
 func (n *Node) cache(c protocol.Contact, closer int, key protocol.ID, value []byte) {
 	ttl := n.cfg.RecordTTL >> min(closer, 20)
-	secs := uint32(max(ttl/time.Second, 1))
 	n.goFunc(func() {
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RPCTimeout)
 		defer cancel()
-		_, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: secs})
+		_, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: ttlSeconds(ttl)})
 		if err != nil {
 			n.log.Debug("cache store failed", "peer", c.Addr, "err", err)
 		}

@@ -67,6 +67,7 @@ func (n *Node) Bootstrap(ctx context.Context, contacts ...protocol.Contact) erro
 // contacts of full buckets, a few at a time, and removes expired records.
 func (n *Node) maintain() {
 	sem := make(chan struct{}, n.cfg.Alpha)
+	handOffs := make(chan struct{}, 2)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// The periodic tasks are driven by time.AfterFunc timers that post to one channel,
@@ -132,6 +133,17 @@ func (n *Node) maintain() {
 			case taskRepublish:
 				background(&republishing, n.republish)
 			}
+		case nc := <-n.newcomers:
+			select {
+			case handOffs <- struct{}{}:
+			case <-n.ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-handOffs; wg.Done() }()
+				n.handOff(nc)
+			}()
 		case c := <-n.pings:
 			select {
 			case sem <- struct{}{}:
@@ -182,6 +194,85 @@ func (n *Node) refreshBuckets(ctx context.Context, before time.Time, withNearest
 			}
 		}()
 	}
+}
+
+// newcomer is a contact that has just entered the routing table. proven is true when it
+// entered by answering a request of ours at its address.
+type newcomer struct {
+	protocol.Contact
+	proven bool
+}
+
+// handOff sends a node that has just entered the routing table the records it is now
+// among the k closest for (paper §2.5: "when a new node joins the system, it must store
+// any (key,value) pair to which it is one of the k closest"), so that a newcomer holds
+// them right after joining rather than after the next replication. Of the nodes that
+// hold a record, only the one closest to its key hands it off, which spares the newcomer
+// k copies of each. A newcomer heard only through its own request is pinged first, so
+// that no forged source address draws STOREs. Each copy keeps the record's remaining
+// life.
+func (n *Node) handOff(c newcomer) {
+	now := time.Now()
+	var due []store.Record
+	buf := make([]protocol.Contact, 0, n.cfg.K)
+	if err := n.store.Range(func(r store.Record) bool {
+		if !r.Expired(now) && n.handsOffTo(buf[:0], r.Key, c.ID) {
+			due = append(due, r)
+		}
+		return true
+	}); err != nil {
+		n.log.Warn("hand-off: store read failed", "err", err)
+	}
+	if len(due) == 0 {
+		return
+	}
+	if !c.proven {
+		if _, err := n.rpc(n.ctx, c.Contact, &protocol.Message{Type: protocol.TypePing}); err != nil {
+			return
+		}
+	}
+	for _, r := range due {
+		if n.ctx.Err() != nil {
+			return
+		}
+		if r.Expires.IsZero() {
+			r.Expires = time.Now().Add(n.cfg.RecordTTL)
+		}
+		if !r.Expires.After(time.Now()) {
+			continue
+		}
+		_, err := n.rpc(n.ctx, c.Contact, &protocol.Message{Type: protocol.TypeStore, Key: r.Key, Value: r.Value, TTL: ttlSeconds(time.Until(r.Expires))})
+		if err != nil {
+			n.log.Debug("hand-off", "peer", c.Addr, "key", r.Key.Short(), "err", err)
+			if !errors.As(err, new(*protocol.RemoteError)) {
+				return // unreachable: the rest would fail too
+			}
+		}
+	}
+}
+
+// handsOffTo reports whether this node should hand the record under key to newcomer,
+// which its routing table holds: whether newcomer is among the k closest to key of the
+// nodes this node knows, itself included, and this node the closest of the others.
+func (n *Node) handsOffTo(buf []protocol.Contact, key, newcomer protocol.ID) bool {
+	closest := n.table.AppendClosestLive(buf, key, n.cfg.K)
+	pos, nearest := -1, -1 // newcomer's index, and that of the closest other contact
+	for i, c := range closest {
+		switch {
+		case c.ID == newcomer:
+			pos = i
+		case nearest < 0:
+			nearest = i
+		}
+	}
+	if pos < 0 || (nearest >= 0 && key.CmpDistance(closest[nearest].ID, n.self.ID) < 0) {
+		return false // not among the k closest, or a closer holder hands it off
+	}
+	rank := pos // newcomer's rank among the k closest and this node
+	if key.CmpDistance(n.self.ID, newcomer) < 0 {
+		rank++
+	}
+	return rank < n.cfg.K
 }
 
 // replicate re-stores the records this node holds as one of the k closest to their key,

@@ -1,6 +1,12 @@
 package node_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -8,6 +14,7 @@ import (
 	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
+	"kad/transports"
 	"kad/transports/mem"
 )
 
@@ -149,4 +156,110 @@ func TestExpiredRecordsRemoved(t *testing.T) {
 			t.Fatalf("long-lived record: %q, %v", v, err)
 		}
 	})
+}
+
+// TestJoinHandOff: a node that joins receives, from the nodes it is now among the k
+// closest to, the records whose keys it is now among the k closest for (paper §2.5),
+// by the time its Bootstrap returns — not an hour later through replication — and no
+// record it is not responsible for.
+func TestJoinHandOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := node.Config{K: 4}
+		c := cluster.New(t, 30, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Seed: 11})
+		var keys []protocol.ID
+		for i := range 40 {
+			key := protocol.KeyFromString(fmt.Sprint("handed off ", i))
+			if _, err := c.Nodes[i%30].Put(t.Context(), key, []byte{byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, key)
+		}
+		newcomer, err := c.Add()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Join(t.Context(), len(c.Nodes)-1); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		responsible, held := 0, 0
+		for i, key := range keys {
+			_, ok, err := newcomer.Store().Get(key, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			owns := slices.Contains(c.TrueClosest(key, cfg.K, protocol.ID{}), newcomer.ID())
+			switch {
+			case owns && !ok:
+				t.Errorf("key %d: the newcomer is among its %d closest but was not handed it", i, cfg.K)
+			case !owns && ok:
+				t.Errorf("key %d: the newcomer was handed a record it is not among the %d closest for", i, cfg.K)
+			}
+			if owns {
+				responsible++
+			}
+			if ok {
+				held++
+			}
+		}
+		if responsible == 0 {
+			t.Fatal("the newcomer is responsible for no key: the test shows nothing")
+		}
+		t.Logf("the newcomer holds %d records, and is among the k closest for %d", held, responsible)
+	})
+}
+
+// TestHandOffProvesTheAddressFirst: a newcomer heard only through its own request —
+// whose source address may be forged — is pinged before any record is sent to it; one
+// that does not answer gets none.
+func TestHandOffProvesTheAddressFirst(t *testing.T) {
+	for _, answers := range []bool{false, true} {
+		t.Run(fmt.Sprint("answers=", answers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := cluster.New(t, 1, cluster.Options{Config: node.Config{K: 4}})
+				n := c.Nodes[0]
+				key := protocol.KeyFromString("held")
+				if _, err := n.Put(t.Context(), key, []byte("v")); err != nil {
+					t.Fatal(err)
+				}
+				// A peer whose ID is next to the key: it is among the k closest.
+				id := key
+				id[19] ^= 1
+				var mu sync.Mutex
+				var got []protocol.Type
+				peer, err := c.Network.NewTransport()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { peer.Close() })
+				if err := peer.Serve(func(_ context.Context, _ transports.Peer, raw []byte) ([]byte, error) {
+					req, err := protocol.Decode(raw)
+					if err != nil {
+						return nil, err
+					}
+					mu.Lock()
+					got = append(got, req.Type)
+					mu.Unlock()
+					if !answers {
+						return nil, errors.New("not answering")
+					}
+					return req.Reply(req.Type.ReplyType(), id, netip.AddrPort{}).Encode()
+				}); err != nil {
+					t.Fatal(err)
+				}
+				fn := &protocol.Message{Type: protocol.TypeFindNode, RPCID: protocol.NewRPCID(), Sender: id, Key: id}
+				call(t, peer, n.Contact(), encode(t, fn))
+				synctest.Wait()
+				mu.Lock()
+				defer mu.Unlock()
+				want := []protocol.Type{protocol.TypePing}
+				if answers {
+					want = append(want, protocol.TypeStore)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("the newcomer received %v, want %v", got, want)
+				}
+			})
+		})
+	}
 }

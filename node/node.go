@@ -17,6 +17,10 @@ import (
 // dropped, and the bucket asks again on the next contact it cannot admit.
 const pingQueueLen = 64
 
+// newcomerQueueLen bounds the hand-offs to new contacts waiting to be sent; more are
+// dropped, and replication brings those records within ReplicateInterval.
+const newcomerQueueLen = 64
+
 // Node is one Kademlia peer: a routing table, a store, a lookup engine and the handlers of
 // the four RPCs, over any Transport. Its methods are safe for concurrent use.
 type Node struct {
@@ -38,6 +42,8 @@ type Node struct {
 	closed bool
 	once   sync.Once
 	pings  chan protocol.Contact
+	// newcomers are contacts new to the routing table, for handOff.
+	newcomers chan newcomer
 
 	limiter  *sourceLimiter // nil when RequestRate < 0
 	counters counters
@@ -61,6 +67,8 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		log:   cfg.Logger,
 		store: cfg.Store,
 		pings: make(chan protocol.Contact, pingQueueLen),
+
+		newcomers: make(chan newcomer, newcomerQueueLen),
 
 		published: make(map[protocol.ID][]byte),
 	}

@@ -61,7 +61,7 @@ func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, k
 			}
 		}
 	}
-	secs := uint32(min(max(ttl/time.Second, 1), 1<<32-1))
+	secs := ttlSeconds(ttl)
 	results := make(chan error, len(closest))
 	for _, c := range closest {
 		go func() {
@@ -87,6 +87,12 @@ func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, k
 		return 0, fmt.Errorf("put %s: stored nowhere: %w", key.Short(), lastErr)
 	}
 	return stored, nil
+}
+
+// ttlSeconds is a record lifetime as a STORE carries it: whole seconds, at least 1 (0
+// would ask for the receiver's default, a fresh tExpire).
+func ttlSeconds(ttl time.Duration) uint32 {
+	return uint32(min(max(ttl/time.Second, 1), 1<<32-1))
 }
 
 // closerThanLast reports whether this node is closer to key than the last of closest.

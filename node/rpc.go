@@ -13,22 +13,32 @@ import (
 type outcome uint8
 
 const (
-	// outcomeAnswered: the contact answered, at the address it was called at, or sent a
-	// request from the address it was heard at.
+	// outcomeAnswered: the contact answered a request of ours, at the address it was
+	// called at.
 	outcomeAnswered outcome = iota
+	// outcomeRequested: the contact sent a request, from the address it was heard at
+	// (which, over UDP, may be forged).
+	outcomeRequested
 	// outcomeFailed: no valid answer, and the contact is to blame (a timeout, a reply
 	// that does not fit the request).
 	outcomeFailed
 )
 
 // record is where the routing table learns from an exchange: a contact that answered
-// is seen (paper §2.2), and one that failed counts a failure. A contact whose ID is not
-// known (a bootstrap address) is not recorded as failed. The liveness checks the table
-// asks for are recorded by check, which also goes through here.
+// or asked is seen (paper §2.2), and one that failed counts a failure. A contact whose
+// ID is not known (a bootstrap address) is not recorded as failed. The liveness checks
+// the table asks for are recorded by check, which also goes through here. A contact new
+// to the table is offered the records it should now hold (handOff).
 func (n *Node) record(c protocol.Contact, o outcome) {
 	switch o {
-	case outcomeAnswered:
+	case outcomeAnswered, outcomeRequested:
 		res := n.table.Seen(c)
+		if res.Added && n.store.Len() > 0 {
+			select {
+			case n.newcomers <- newcomer{c, o == outcomeAnswered}:
+			default: // replication brings the records within ReplicateInterval
+			}
+		}
 		if res.Ping.ID.IsZero() {
 			return
 		}
