@@ -1,16 +1,3 @@
-// Package pebble is a store.Store kept on disk in a Pebble database (an LSM tree, the
-// storage engine of CockroachDB), so that a node's records survive a restart.
-//
-//	s, err := pebble.Open(filepath.Join(dataDir, "records"), pebble.Options{})
-//	...
-//	defer s.Close() // after the node's Close
-//	n, err := node.New(node.Config{Store: s}, tr)
-//
-// Each record is one key, "r" followed by its 20-byte key, whose value is a version byte
-// (1), the expiry and the time it was stored as Unix nanoseconds (8 bytes big-endian each),
-// the 20-byte ID of the node that last stored it, then the value. Writes go to Pebble's write-ahead log without
-// an fsync unless Options.Sync is set: a crashed process loses nothing, a crashed machine
-// at most its last writes, and the database stays consistent either way.
 package pebble
 
 import (
@@ -32,16 +19,20 @@ import (
 type Options struct {
 	// Logger receives Pebble's logs and the store's own warnings. Default: discard.
 	Logger *slog.Logger
-	// Sync makes every write wait for the disk (fsync), at a cost of milliseconds each.
+	// Sync makes every write wait for the disk (fdatasync of the write-ahead log), so
+	// that it survives a crash of the machine, not only of the process. It costs a sync
+	// of the disk each write, shared by the writes running at the same time.
 	Sync bool
 }
 
 // Store is a store.Store in a Pebble database. It is safe for concurrent use.
 type Store struct {
-	db    *pdb.DB
-	wo    *pdb.WriteOptions
-	log   *slog.Logger
-	mu    sync.Mutex // serializes writes, so that count and bytes follow them exactly
+	db  *pdb.DB
+	wo  *pdb.WriteOptions
+	log *slog.Logger
+	// mu serializes applying writes, so that count and bytes follow them exactly; a
+	// writer waits for the log without it (write).
+	mu    sync.Mutex
 	count int
 	bytes int64
 }
@@ -59,19 +50,27 @@ var ErrCorrupt = errors.New("corrupt record")
 
 // Open opens the database in dir, creating it if missing, and counts the records in it.
 func Open(dir string, opts Options) (*Store, error) {
+	return open(dir, opts, pdb.Sync)
+}
+
+// open is Open with the write options of every write. Open passes pdb.Sync; pdb.NoSync,
+// with which a write that returned may still be in the process's memory, is the
+// benchmarks' baseline (OpenNoSync).
+func open(dir string, opts Options, wo *pdb.WriteOptions) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	// The plain OS file system: Pebble's default wraps it in a disk-health checker whose
 	// goroutine outlives a failed Open.
-	db, err := pdb.Open(dir, &pdb.Options{Logger: pebbleLogger{opts.Logger}, FS: vfs.Default})
+	var fs vfs.FS = vfs.Default
+	if !opts.Sync && wo.Sync {
+		fs = unsyncedWAL{fs}
+	}
+	db, err := pdb.Open(dir, &pdb.Options{Logger: pebbleLogger{opts.Logger}, FS: fs})
 	if err != nil {
 		return nil, fmt.Errorf("open record store %s: %w", dir, err)
 	}
-	s := &Store{db: db, wo: pdb.NoSync, log: opts.Logger}
-	if opts.Sync {
-		s.wo = pdb.Sync
-	}
+	s := &Store{db: db, wo: wo, log: opts.Logger}
 	if err := s.Range(func(r store.Record) bool {
 		s.count++
 		s.bytes += int64(len(r.Value))
@@ -86,24 +85,26 @@ func Open(dir string, opts Options) (*Store, error) {
 // Close closes the database. The store must not be used afterwards.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Put implements store.Store.
+// Put implements store.Store. It returns once the record is in the write-ahead log, as
+// the package documentation says.
 func (s *Store) Put(r store.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	key := dbKey(r.Key)
-	old, found, err := s.raw(key[:])
+	b := s.db.NewBatch()
+	if err := b.Set(key[:], encode(r), nil); err != nil {
+		b.Close()
+		return fmt.Errorf("put %s: %w", r.Key.Short(), err)
+	}
+	err := s.write(b, key[:], func(old []byte, found bool) {
+		if found {
+			s.bytes -= int64(len(old) - headerLen)
+		} else {
+			s.count++
+		}
+		s.bytes += int64(len(r.Value))
+	})
 	if err != nil {
 		return fmt.Errorf("put %s: %w", r.Key.Short(), err)
 	}
-	if err := s.db.Set(key[:], encode(r), s.wo); err != nil {
-		return fmt.Errorf("put %s: %w", r.Key.Short(), err)
-	}
-	if found {
-		s.bytes -= int64(len(old) - headerLen)
-	} else {
-		s.count++
-	}
-	s.bytes += int64(len(r.Value))
 	return nil
 }
 
@@ -127,23 +128,54 @@ func (s *Store) Get(key protocol.ID, now time.Time) (store.Record, bool, error) 
 	return r, true, nil
 }
 
-// Delete implements store.Store.
+// Delete implements store.Store. It writes a deletion even when key is missing: a
+// Delete that found nothing may have come just after another Delete of key, and must not
+// return before that one's deletion is in the log.
 func (s *Store) Delete(key protocol.ID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	k := dbKey(key)
-	old, found, err := s.raw(k[:])
+	b := s.db.NewBatch()
+	if err := b.Delete(k[:], nil); err != nil {
+		b.Close()
+		return fmt.Errorf("delete %s: %w", key.Short(), err)
+	}
+	err := s.write(b, k[:], func(old []byte, found bool) {
+		if found {
+			s.count--
+			s.bytes -= int64(len(old) - headerLen)
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", key.Short(), err)
 	}
-	if !found {
-		return nil
+	return nil
+}
+
+// write commits b, a write of key, and closes it. Under s.mu it reads what key held,
+// applies b (which makes it visible) and calls account with what it read; then, without
+// s.mu, it waits for b's log record to be written (and with Options.Sync, synced). So
+// writers running at the same time queue their records in the log one after the other
+// and share one write of it, while count and bytes follow the order the database
+// applied them in.
+func (s *Store) write(b *pdb.Batch, key []byte, account func(old []byte, found bool)) error {
+	defer b.Close()
+	s.mu.Lock()
+	old, found, err := s.raw(key)
+	if err == nil {
+		if s.wo.Sync {
+			err = s.db.ApplyNoSyncWait(b, s.wo)
+		} else {
+			err = s.db.Apply(b, s.wo)
+		}
 	}
-	if err := s.db.Delete(k[:], s.wo); err != nil {
-		return fmt.Errorf("delete %s: %w", key.Short(), err)
+	if err != nil {
+		s.mu.Unlock()
+		return err
 	}
-	s.count--
-	s.bytes -= int64(len(old) - headerLen)
+	account(old, found)
+	s.mu.Unlock()
+	if s.wo.Sync {
+		return b.SyncWait()
+	}
 	return nil
 }
 

@@ -2,9 +2,11 @@ package pebble_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +71,114 @@ func TestReopen(t *testing.T) {
 	if _, ok, _ := s.Get(gone.Key, now); ok {
 		t.Fatal("deleted record back after reopening")
 	}
+}
+
+// TestWritesLeaveTheProcess: a write that returned is in the files, not only in the
+// process's memory. The directory is copied while the store is still open, as a process
+// killed at that moment leaves it, and the copy opens with every record.
+func TestWritesLeaveTheProcess(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts pebble.Options
+	}{
+		{"default", pebble.Options{}},
+		{"Sync", pebble.Options{Sync: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := pebble.Open(dir, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var keys []protocol.ID
+			for i := range 20 {
+				r := store.Record{Key: protocol.KeyFromString(fmt.Sprint("k", i)), Value: []byte("v")}
+				if err := s.Put(r); err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, r.Key)
+			}
+			if err := s.Delete(keys[0]); err != nil {
+				t.Fatal(err)
+			}
+
+			crashed := copyDir(t, dir)
+			c := open(t, crashed)
+			defer c.Close()
+			if c.Len() != 19 || c.Bytes() != 19 {
+				t.Errorf("copy of the open store: Len %d, Bytes %d; want 19, 19", c.Len(), c.Bytes())
+			}
+			for _, key := range keys[1:] {
+				if _, ok, err := c.Get(key, time.Time{}); !ok || err != nil {
+					t.Errorf("copy of the open store: %s missing (%v)", key.Short(), err)
+				}
+			}
+			if _, ok, _ := c.Get(keys[0], time.Time{}); ok {
+				t.Errorf("copy of the open store: deleted %s is back", keys[0].Short())
+			}
+		})
+	}
+}
+
+// TestConcurrentWritesCounted: writers that share a write of the log still keep Len and
+// Bytes exact when they replace and delete the same keys.
+func TestConcurrentWritesCounted(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				key := protocol.KeyFromString(fmt.Sprint("k", i%10))
+				var err error
+				if (g+i)%5 == 0 {
+					err = s.Delete(key)
+				} else {
+					err = s.Put(store.Record{Key: key, Value: make([]byte, g+i%7)})
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n, size := 0, int64(0)
+	if err := s.Range(func(r store.Record) bool {
+		n++
+		size += int64(len(r.Value))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != n || s.Bytes() != size {
+		t.Fatalf("Len %d, Bytes %d; the records are %d of %d bytes", s.Len(), s.Bytes(), n, size)
+	}
+}
+
+// copyDir copies the files of dir into a new temporary directory and returns it.
+func copyDir(t *testing.T, dir string) string {
+	t.Helper()
+	to := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
 }
 
 // TestOpenRefusesBadInput: a directory that is not a database, or a database holding a
