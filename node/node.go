@@ -19,7 +19,7 @@ const pingQueueLen = 64
 
 // newcomerQueueLen bounds the hand-offs to new contacts waiting to be sent; more are
 // dropped, and replication brings those records within ReplicateInterval.
-const newcomerQueueLen = 64
+const newcomerQueueLen = 16
 
 // Node is one Kademlia peer: a routing table, a store, a lookup engine and the handlers of
 // the four RPCs, over any Transport. Its methods are safe for concurrent use.
