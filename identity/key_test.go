@@ -16,14 +16,8 @@ import (
 	"sync"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"kad/protocol"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 func TestLoadOrCreateKeyCreatesAndReloads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "sub", "node.key")

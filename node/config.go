@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -77,48 +78,20 @@ func DefaultConfig() Config {
 }
 
 func (c Config) withDefaults() Config {
-	if c.K == 0 {
-		c.K = protocol.K
-	}
-	if c.Alpha == 0 {
-		c.Alpha = protocol.Alpha
-	}
-	if c.RPCTimeout == 0 {
-		c.RPCTimeout = time.Second
-	}
-	if c.StragglerDelay == 0 {
-		c.StragglerDelay = 150 * time.Millisecond
-	}
-	if c.RecordTTL == 0 {
-		c.RecordTTL = protocol.TExpire
-	}
-	if c.MaxPerSubnetBucket == 0 {
-		c.MaxPerSubnetBucket = routing.DefaultMaxPerSubnetBucket
-	}
-	if c.MaxPerSubnetTable == 0 {
-		c.MaxPerSubnetTable = routing.DefaultMaxPerSubnetTable
-	}
-	if c.RequestRate == 0 {
-		c.RequestRate = 1000
-	}
-	if c.RequestBurst == 0 {
-		c.RequestBurst = 2 * max(int(c.RequestRate), 1)
-	}
-	if c.MaxStoreBytes == 0 {
-		c.MaxStoreBytes = 64 << 20
-	}
-	if c.SweepInterval == 0 {
-		c.SweepInterval = time.Minute
-	}
-	if c.RefreshInterval == 0 {
-		c.RefreshInterval = protocol.TRefresh
-	}
-	if c.ReplicateInterval == 0 {
-		c.ReplicateInterval = protocol.TReplicate
-	}
-	if c.RepublishInterval == 0 {
-		c.RepublishInterval = protocol.TRepublish
-	}
+	c.K = cmp.Or(c.K, protocol.K)
+	c.Alpha = cmp.Or(c.Alpha, protocol.Alpha)
+	c.RPCTimeout = cmp.Or(c.RPCTimeout, time.Second)
+	c.StragglerDelay = cmp.Or(c.StragglerDelay, 150*time.Millisecond)
+	c.RecordTTL = cmp.Or(c.RecordTTL, protocol.TExpire)
+	c.MaxPerSubnetBucket = cmp.Or(c.MaxPerSubnetBucket, routing.DefaultMaxPerSubnetBucket)
+	c.MaxPerSubnetTable = cmp.Or(c.MaxPerSubnetTable, routing.DefaultMaxPerSubnetTable)
+	c.RequestRate = cmp.Or(c.RequestRate, 1000)
+	c.RequestBurst = cmp.Or(c.RequestBurst, 2*max(int(c.RequestRate), 1))
+	c.MaxStoreBytes = cmp.Or(c.MaxStoreBytes, 64<<20)
+	c.SweepInterval = cmp.Or(c.SweepInterval, time.Minute)
+	c.RefreshInterval = cmp.Or(c.RefreshInterval, protocol.TRefresh)
+	c.ReplicateInterval = cmp.Or(c.ReplicateInterval, protocol.TReplicate)
+	c.RepublishInterval = cmp.Or(c.RepublishInterval, protocol.TRepublish)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -326,7 +327,7 @@ func TestRunLookup(t *testing.T) {
 				if !slices.Equal(timedOut, tt.timedOut) {
 					t.Errorf("timed out %v, want %v", timedOut, tt.timedOut)
 				}
-				if limit := cmp(tt.maxInFlight, tt.alpha); s.maxInFlight > limit {
+				if limit := cmp.Or(tt.maxInFlight, tt.alpha); s.maxInFlight > limit {
 					t.Errorf("%d requests in flight at once, want at most %d", s.maxInFlight, limit)
 				} else if tt.maxInFlight != 0 && s.maxInFlight != tt.maxInFlight {
 					t.Errorf("%d requests in flight at most, want %d", s.maxInFlight, tt.maxInFlight)
@@ -340,14 +341,6 @@ func TestRunLookup(t *testing.T) {
 			})
 		})
 	}
-}
-
-// cmp returns a if it is set, else b.
-func cmp(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // TestRunLookupLateReplyIgnored: a reply that comes after its request timed out changes

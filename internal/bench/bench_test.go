@@ -8,13 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 func TestPercentile(t *testing.T) {
 	ms := func(v ...int) []time.Duration {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -73,39 +74,17 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Nodes == 0 {
-		c.Nodes = DefaultNodes
-	}
-	if c.Ops == 0 {
-		c.Ops = DefaultOps
-	}
-	if c.Transport == "" {
-		c.Transport = TransportUDP
-	}
-	if c.Parallel == 0 {
-		c.Parallel = DefaultParallel
-	}
-	if c.ValueSize == 0 {
-		c.ValueSize = DefaultValueSize
-	}
-	if c.K == 0 {
-		c.K = protocol.K
-	}
-	if c.Alpha == 0 {
-		c.Alpha = protocol.Alpha
-	}
-	if c.BootstrapPeers == 0 {
-		c.BootstrapPeers = DefaultBootstrapPeers
-	}
-	if c.OpTimeout == 0 {
-		c.OpTimeout = DefaultOpTimeout
-	}
-	if c.RPCTimeout == 0 {
-		c.RPCTimeout = DefaultRPCTimeout
-	}
-	if c.ProgressEvery == 0 {
-		c.ProgressEvery = DefaultProgressEvery
-	}
+	c.Nodes = cmp.Or(c.Nodes, DefaultNodes)
+	c.Ops = cmp.Or(c.Ops, DefaultOps)
+	c.Transport = cmp.Or(c.Transport, TransportUDP)
+	c.Parallel = cmp.Or(c.Parallel, DefaultParallel)
+	c.ValueSize = cmp.Or(c.ValueSize, DefaultValueSize)
+	c.K = cmp.Or(c.K, protocol.K)
+	c.Alpha = cmp.Or(c.Alpha, protocol.Alpha)
+	c.BootstrapPeers = cmp.Or(c.BootstrapPeers, DefaultBootstrapPeers)
+	c.OpTimeout = cmp.Or(c.OpTimeout, DefaultOpTimeout)
+	c.RPCTimeout = cmp.Or(c.RPCTimeout, DefaultRPCTimeout)
+	c.ProgressEvery = cmp.Or(c.ProgressEvery, DefaultProgressEvery)
 	if c.Out == nil {
 		c.Out = io.Discard
 	}

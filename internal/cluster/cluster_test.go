@@ -6,17 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"kad/internal/cluster"
 	"kad/internal/transport"
 	"kad/node"
 	"kad/protocol"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 func ids(ns []*node.Node) []protocol.ID {
 	out := make([]protocol.ID, len(ns))

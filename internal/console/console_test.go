@@ -9,16 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 // testCluster starts n nodes on one mem network, all bootstrapped through the first, and
 // closes them when the test ends.

@@ -4,15 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"kad/internal/transport"
 	"kad/transports/mem"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 func TestOpenEveryKind(t *testing.T) {
 	nw, err := mem.NewNetwork(mem.Options{})

@@ -12,17 +12,12 @@ import (
 
 	pdb "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"go.uber.org/goleak"
 
 	"kad/protocol"
 	"kad/store"
 	"kad/store/pebble"
 	"kad/store/storetest"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 func open(t *testing.T, dir string) *pebble.Store {
 	t.Helper()

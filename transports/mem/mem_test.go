@@ -10,17 +10,11 @@ import (
 	"testing/synctest"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"kad/protocol"
 	"kad/transports"
 	"kad/transports/mem"
 	"kad/transports/transporttest"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 var loopback = netip.MustParseAddrPort("127.0.0.1:0")
 

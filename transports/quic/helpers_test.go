@@ -12,15 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"kad/protocol"
 	"kad/transports"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 func newKey(tb testing.TB) ed25519.PrivateKey {
 	tb.Helper()

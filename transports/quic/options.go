@@ -1,6 +1,7 @@
 package quic
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -45,18 +46,10 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = defaultIdleTimeout
-	}
-	if o.MaxConns == 0 {
-		o.MaxConns = defaultMaxConns
-	}
-	if o.HandshakeTimeout == 0 {
-		o.HandshakeTimeout = defaultHandshakeTimeout
-	}
-	if o.MaxStreamsPerConn == 0 {
-		o.MaxStreamsPerConn = defaultMaxStreams
-	}
+	o.IdleTimeout = cmp.Or(o.IdleTimeout, defaultIdleTimeout)
+	o.MaxConns = cmp.Or(o.MaxConns, defaultMaxConns)
+	o.HandshakeTimeout = cmp.Or(o.HandshakeTimeout, defaultHandshakeTimeout)
+	o.MaxStreamsPerConn = cmp.Or(o.MaxStreamsPerConn, defaultMaxStreams)
 	return o
 }
 

@@ -7,17 +7,11 @@ import (
 	"sync"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"kad/protocol"
 	"kad/transports"
 	"kad/transports/mem"
 	"kad/transports/transporttest"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 // TestIdentified runs the suite against a transport that implements
 // transports.Identified, so that the suite's checks of proven IDs run too. The IDs come
