@@ -16,6 +16,11 @@
 // real network. Requests are handled concurrently, up to Options.MaxConcurrent per
 // transport; more are dropped.
 //
+// For a network that looks like the internet, Options.Model decides each message's delay
+// and loss from the two hosts it travels between (package internet places hosts on a
+// map), and SetNAT puts a host behind a port-restricted NAT, which lets a request through
+// only from an address the host sent to recently.
+//
 // A transport costs a few hundred bytes and no goroutine while idle, so thousands fit in
 // one process. Everything blocks on channels or timers, never on a socket or a long-held
 // mutex, so a Network works inside a testing/synctest bubble, where latency and timeouts

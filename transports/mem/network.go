@@ -28,6 +28,20 @@ type Options struct {
 	// arrives when that many are running is dropped, as a full socket buffer would drop
 	// it. Zero means DefaultMaxConcurrent.
 	MaxConcurrent int
+	// Model, when set, decides every message's delay and loss in place of Latency,
+	// Jitter and Loss, which must then be zero (package internet is a model of the
+	// internet's round trips).
+	Model Model
+}
+
+// Model decides how long a message takes from one host to another, and whether it is
+// lost. Network calls it with its own lock held, one message at a time, so it need not
+// be safe for concurrent use, and passes the network's seeded source of randomness, so
+// that the same seed and the same sequence of messages give the same delays.
+type Model interface {
+	// Delay returns the one-way delay of a message from one host to another, or false
+	// when the message is lost.
+	Delay(from, to netip.Addr, rng *rand.Rand) (time.Duration, bool)
 }
 
 // DefaultMaxConcurrent is the default bound on requests one transport handles at once.
@@ -48,6 +62,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("mem: loss %v is not a probability", o.Loss)
 	case o.MaxConcurrent < 0:
 		return fmt.Errorf("mem: negative MaxConcurrent %d", o.MaxConcurrent)
+	case o.Model != nil && (o.Latency != 0 || o.Jitter != 0 || o.Loss != 0):
+		return fmt.Errorf("mem: Latency, Jitter and Loss are the Model's to decide")
 	}
 	return nil
 }
@@ -60,6 +76,9 @@ type Stats struct {
 	Lost uint64
 	// Cut counts messages dropped by a partition or a disconnected link.
 	Cut uint64
+	// Filtered counts requests a NAT dropped: they came to a host behind one from an
+	// address it had not sent to recently.
+	Filtered uint64
 }
 
 // link is an unordered pair of addresses, a before b.
@@ -82,7 +101,9 @@ type Network struct {
 	latency   time.Duration
 	jitter    time.Duration
 	loss      float64
+	model     Model
 	listeners map[netip.AddrPort]*Transport
+	nat       map[netip.AddrPort]*natState // hosts behind a NAT
 	cut       map[link]struct{}
 	group     map[netip.AddrPort]int // partition group; absent means group 0
 	nextHost  uint32                 // last host number NewTransport assigned
@@ -102,7 +123,9 @@ func NewNetwork(opts Options) (*Network, error) {
 		latency:       opts.Latency,
 		jitter:        opts.Jitter,
 		loss:          opts.Loss,
+		model:         opts.Model,
 		listeners:     make(map[netip.AddrPort]*Transport),
+		nat:           make(map[netip.AddrPort]*natState),
 		cut:           make(map[link]struct{}),
 		group:         make(map[netip.AddrPort]int),
 	}, nil
@@ -171,7 +194,48 @@ func (n *Network) NewTransport() (*Transport, error) {
 	return nil, fmt.Errorf("mem: no free address in 10.0.0.0/8: %w", ErrAddrInUse)
 }
 
-// SetLatency changes the fixed delay and jitter of messages sent from now on.
+// SetNAT puts the host at addr behind a port-restricted NAT, as a home router or a
+// carrier-grade NAT would: a request reaches it only from an address it sent a message
+// to within timeout, the life of the NAT's mapping. Its own requests, and the replies
+// to them, pass. A timeout of 0 takes the NAT away.
+func (n *Network) SetNAT(addr netip.AddrPort, timeout time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if timeout <= 0 {
+		delete(n.nat, addr)
+		return
+	}
+	n.nat[addr] = &natState{timeout: timeout, mapped: make(map[netip.AddrPort]time.Time)}
+}
+
+// natState is a NAT's mappings: the addresses its host sent to, and when it last did.
+type natState struct {
+	timeout time.Duration
+	mapped  map[netip.AddrPort]time.Time
+	prune   int // len(mapped) at which expired mappings are next removed
+}
+
+// sent records that the host sent a message to peer at now.
+func (s *natState) sent(peer netip.AddrPort, now time.Time) {
+	if len(s.mapped) >= s.prune {
+		for p, t := range s.mapped {
+			if now.Sub(t) >= s.timeout {
+				delete(s.mapped, p)
+			}
+		}
+		s.prune = max(64, 2*len(s.mapped))
+	}
+	s.mapped[peer] = now
+}
+
+// admits reports whether a request from peer gets through at now.
+func (s *natState) admits(peer netip.AddrPort, now time.Time) bool {
+	t, ok := s.mapped[peer]
+	return ok && now.Sub(t) < s.timeout
+}
+
+// SetLatency changes the fixed delay and jitter of messages sent from now on. It has no
+// effect on a network with a Model.
 func (n *Network) SetLatency(latency, jitter time.Duration) {
 	n.mu.Lock()
 	n.latency, n.jitter = max(latency, 0), max(jitter, 0)
@@ -179,7 +243,7 @@ func (n *Network) SetLatency(latency, jitter time.Duration) {
 }
 
 // SetLoss changes the probability that a message sent from now on is dropped; it is
-// clamped to [0, 1].
+// clamped to [0, 1]. It has no effect on a network with a Model.
 func (n *Network) SetLoss(p float64) {
 	n.mu.Lock()
 	n.loss = min(max(p, 0), 1)
@@ -242,7 +306,15 @@ func (n *Network) request(from, to netip.AddrPort) (dst *Transport, delay time.D
 	if dst = n.listeners[to]; dst == nil {
 		return nil, 0, true
 	}
-	if delay, ok := n.delayLocked(); ok {
+	now := time.Now()
+	if s := n.nat[from]; s != nil {
+		s.sent(to, now)
+	}
+	if s := n.nat[to]; s != nil && !s.admits(from, now) {
+		n.stats.Filtered++
+		return nil, 0, false
+	}
+	if delay, ok := n.delayLocked(from, to); ok {
 		return dst, delay, false
 	}
 	return nil, 0, false
@@ -255,7 +327,10 @@ func (n *Network) response(from, to netip.AddrPort) (delay time.Duration, ok boo
 	if !n.passLocked(from, to) {
 		return 0, false
 	}
-	return n.delayLocked()
+	if s := n.nat[from]; s != nil {
+		s.sent(to, time.Now())
+	}
+	return n.delayLocked(from, to)
 }
 
 // passLocked counts a message and reports whether the partitions let it through.
@@ -269,7 +344,14 @@ func (n *Network) passLocked(from, to netip.AddrPort) bool {
 }
 
 // delayLocked draws a message's loss and delay.
-func (n *Network) delayLocked() (time.Duration, bool) {
+func (n *Network) delayLocked(from, to netip.AddrPort) (time.Duration, bool) {
+	if n.model != nil {
+		d, ok := n.model.Delay(from.Addr(), to.Addr(), n.rng)
+		if !ok {
+			n.stats.Lost++
+		}
+		return d, ok
+	}
 	if n.loss > 0 && n.rng.Float64() < n.loss {
 		n.stats.Lost++
 		return 0, false
