@@ -66,6 +66,10 @@ type Config struct {
 	// ClientOnly marks the node as not answering requests: peers keep it out of their
 	// routing tables.
 	ClientOnly bool
+	// OnLookup, when set, is called once after every iterative lookup the node runs —
+	// for Lookup, Get, Put and maintenance alike — from the goroutine that ran it. It must
+	// not block: it is for metrics and simulations.
+	OnLookup func(LookupTrace)
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// Rand is the source of random IDs (for tests). Default: crypto/rand.

@@ -69,7 +69,11 @@ type lookupResult struct {
 	cacheAt     protocol.Contact
 	cacheCloser int
 	rpcs        int // requests sent
+	timeouts    int // requests given up on
 	rounds      int // longest chain of referrals that was followed
+	// hops is the referral depth at which the value was found, or else at which the
+	// closest contact that answered was learned: seeds are depth 1.
+	hops int
 }
 
 // runLookup keeps up to alpha requests in flight to the closest candidates not yet asked;
@@ -193,6 +197,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				if !now.Before(c.sent.Add(p.timeout)) {
 					// Timed out. Its goroutine ends when the lookup does.
 					c.state = candFailed
+					res.timeouts++
 					if p.timedOut != nil {
 						p.timedOut(c.Contact)
 					}
@@ -211,7 +216,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			r.cand.state = candAnswered
 			res.rounds = max(res.rounds, r.cand.depth)
 			if r.found {
-				res.found, res.value = true, r.value
+				res.found, res.value, res.hops = true, r.value, r.cand.depth
 				res.cacheAt, res.cacheCloser = cacheTarget(shortlist, r.cand)
 				res.closest = answered(shortlist, p.k)
 				return res, nil
@@ -231,6 +236,12 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 		}
 	}
 	res.closest = answered(shortlist, p.k)
+	for _, c := range shortlist {
+		if c.state == candAnswered {
+			res.hops = c.depth
+			break
+		}
+	}
 	return res, nil
 }
 
@@ -282,6 +293,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 	if findValue {
 		typ = protocol.TypeFindValue
 	}
+	start := time.Now()
 	res, err := runLookup(ctx, lookupParams{
 		target:    target,
 		self:      n.self.ID,
@@ -306,6 +318,10 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 	n.counters.lookups.Add(1)
 	n.counters.lookupRequests.Add(uint64(res.rpcs))
 	n.counters.lookupRounds.Add(uint64(res.rounds))
+	if n.cfg.OnLookup != nil {
+		n.cfg.OnLookup(LookupTrace{Target: target, Value: findValue, Found: res.found, Hops: res.hops,
+			Rounds: res.rounds, RPCs: res.rpcs, Timeouts: res.timeouts, Took: time.Since(start), Err: err})
+	}
 	if err != nil {
 		if cerr := n.closedErr(); cerr != nil {
 			return nil, cerr

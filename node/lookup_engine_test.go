@@ -117,6 +117,7 @@ func TestRunLookup(t *testing.T) {
 		maxInFlight int    // at most this many requests out at once; 0: alpha
 		longest     time.Duration
 		rounds      int
+		hops        int // 0: as rounds
 	}{
 		{
 			name: "converges on the closest through referrals",
@@ -224,6 +225,7 @@ func TestRunLookup(t *testing.T) {
 			notAsked: []byte{0, 99},
 			longest:  2 * rtt,
 			rounds:   2,
+			hops:     1, // the closest that answered, 40, is a seed
 		},
 		{
 			name: "a value lookup stops at the first value and names where to cache it",
@@ -337,6 +339,12 @@ func TestRunLookup(t *testing.T) {
 				}
 				if res.rounds != tt.rounds || res.rpcs != len(s.asked) {
 					t.Errorf("rounds %d, rpcs %d; want %d, %d", res.rounds, res.rpcs, tt.rounds, len(s.asked))
+				}
+				if want := cmp.Or(tt.hops, tt.rounds); res.hops != want {
+					t.Errorf("hops %d, want %d", res.hops, want)
+				}
+				if res.timeouts != len(tt.timedOut) {
+					t.Errorf("%d timeouts counted, want %d", res.timeouts, len(tt.timedOut))
 				}
 			})
 		})

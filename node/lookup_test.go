@@ -217,3 +217,50 @@ func TestValueLookupCaches(t *testing.T) {
 		}
 	})
 }
+
+// TestOnLookup: every lookup a node runs is reported once, with what it did.
+func TestOnLookup(t *testing.T) {
+	var mu sync.Mutex
+	traces := map[int][]node.LookupTrace{}
+	c := cluster.New(t, 30, cluster.Options{Config: node.Config{K: 4}, Join: cluster.JoinFirst,
+		Configure: func(i int, cfg *node.Config) {
+			cfg.OnLookup = func(tr node.LookupTrace) {
+				mu.Lock()
+				traces[i] = append(traces[i], tr)
+				mu.Unlock()
+			}
+		}})
+	key := protocol.KeyFromString("traced")
+	if _, err := c.Nodes[0].Put(t.Context(), key, []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	reader := -1
+	for i, n := range c.Nodes {
+		if _, held, _ := n.Store().Get(key, time.Now()); !held && i > 0 {
+			reader = i
+			break
+		}
+	}
+	mu.Lock()
+	clear(traces) // the joins' and the put's own lookups
+	mu.Unlock()
+	n := c.Nodes[reader]
+	if _, err := n.Lookup(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Get(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	got := traces[reader]
+	if len(got) != 2 || len(traces) != 1 {
+		t.Fatalf("%d lookups reported by the reader, %d nodes reporting; want 2 and 1", len(got), len(traces))
+	}
+	if tr := got[0]; tr.Value || tr.Target != key || tr.Hops < 1 || tr.RPCs < 1 || tr.Err != nil || tr.Took <= 0 {
+		t.Errorf("node lookup reported as %+v", tr)
+	}
+	if tr := got[1]; !tr.Value || !tr.Found || tr.Hops < 1 || tr.RPCs < 1 || tr.Timeouts != 0 {
+		t.Errorf("value lookup reported as %+v", tr)
+	}
+}

@@ -1,6 +1,11 @@
 package node
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+
+	"kad/protocol"
+)
 
 // Stats are counters of what a node has done since it started. They only grow.
 type Stats struct {
@@ -15,6 +20,24 @@ type Stats struct {
 	RoutingTableSize int    // contacts in the routing table now
 	StoredRecords    int    // records in the store now
 	StoredBytes      int64  // total size of their values
+}
+
+// LookupTrace describes one iterative lookup once it has ended, for Config.OnLookup.
+type LookupTrace struct {
+	Target protocol.ID
+	Value  bool // a value lookup (FIND_VALUE); else a node lookup
+	Found  bool // a value lookup found the value
+	// Hops is the referral depth at which the value was found, or, for a node lookup or
+	// a value not found, at which the closest node that answered was learned: contacts
+	// from the node's own routing table are depth 1, contacts a depth-d node returned
+	// depth d+1.
+	Hops int
+	// Rounds is the longest chain of referrals the lookup followed.
+	Rounds   int
+	RPCs     int // requests sent
+	Timeouts int // requests the lookup gave up on
+	Took     time.Duration
+	Err      error // why the lookup ended early: its context's error, or ErrClosed
 }
 
 type counters struct {
