@@ -16,7 +16,9 @@ import (
 	"kad/transports/mem/internet"
 )
 
-func host(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+func host(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+}
 
 func model(t *testing.T, opts internet.Options) *internet.Model {
 	t.Helper()
