@@ -16,6 +16,7 @@ import (
 	"kad/internal/transport"
 	"kad/node"
 	"kad/protocol"
+	"kad/store"
 	"kad/transports"
 	"kad/transports/mem"
 )
@@ -71,9 +72,12 @@ type Cluster struct {
 	Network *mem.Network
 
 	opts Options
-	rng  *rand.Rand // guarded by mu, as is dead
+	rng  *rand.Rand // guarded by mu, as are dead, keys and configs
 	mu   sync.Mutex
 	dead map[int]bool
+	// keys and configs are each node's, for Restart.
+	keys    []ed25519.PrivateKey
+	configs []node.Config
 }
 
 // New starts a cluster of n nodes for a test, as Start does, and closes it when the test
@@ -152,25 +156,70 @@ func (c *Cluster) start() (*node.Node, error) {
 	fill(c.rng, random[:])
 	c.mu.Unlock()
 	key := ed25519.NewKeyFromSeed(seed[:])
-	tr, err := transport.Open(c.opts.Transport, transport.Options{Key: key, Network: c.Network})
-	if err != nil {
-		return nil, fmt.Errorf("node %d: %w", i, err)
-	}
-	if c.opts.Wrap != nil {
-		tr = c.opts.Wrap(i, tr)
-	}
 	cfg := c.opts.Config
 	cfg.ID = identity.IDFromKey(key)
 	cfg.Rand = newLockedRand(random)
 	if c.opts.Configure != nil {
 		c.opts.Configure(i, &cfg)
 	}
+	if cfg.Store == nil {
+		// The node's store outlives it, as a data directory would, for Restart.
+		cfg.Store = store.NewMemory()
+	}
+	n, err := c.newNode(i, key, cfg, "")
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.Nodes = append(c.Nodes, n)
+	c.keys = append(c.keys, key)
+	c.configs = append(c.configs, cfg)
+	c.mu.Unlock()
+	return n, nil
+}
+
+// newNode opens a transport (at bind, when not empty) and starts node i on it.
+func (c *Cluster) newNode(i int, key ed25519.PrivateKey, cfg node.Config, bind string) (*node.Node, error) {
+	tr, err := c.listen(key, bind)
+	if err != nil {
+		return nil, fmt.Errorf("node %d: %w", i, err)
+	}
+	if c.opts.Wrap != nil {
+		tr = c.opts.Wrap(i, tr)
+	}
 	n, err := node.New(cfg, tr)
 	if err != nil {
 		return nil, fmt.Errorf("node %d: %w", i, err)
 	}
+	return n, nil
+}
+
+// listen opens a transport for key, at bind when not empty.
+func (c *Cluster) listen(key ed25519.PrivateKey, bind string) (transports.Transport, error) {
+	if c.Network != nil && bind != "" {
+		return c.Network.Listen(netip.MustParseAddrPort(bind))
+	}
+	return transport.Open(c.opts.Transport, transport.Options{Key: key, Network: c.Network, Bind: bind})
+}
+
+// Restart starts node i again after Kill, as a process restarted on its host would come
+// back: with the same key and ID, at the same address, with the records its store held.
+// It does not join: its routing table is empty until Join or a call of its own.
+func (c *Cluster) Restart(i int) (*node.Node, error) {
 	c.mu.Lock()
-	c.Nodes = append(c.Nodes, n)
+	if i < 0 || i >= len(c.Nodes) || !c.dead[i] {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("cluster: restart node %d: not a killed node", i)
+	}
+	old, key, cfg := c.Nodes[i], c.keys[i], c.configs[i]
+	c.mu.Unlock()
+	n, err := c.newNode(i, key, cfg, old.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.Nodes[i] = n
+	delete(c.dead, i)
 	c.mu.Unlock()
 	return n, nil
 }

@@ -118,3 +118,38 @@ func TestStartRefusesUnknownTransport(t *testing.T) {
 		t.Fatal("Start over tcp succeeded")
 	}
 }
+
+// TestRestart: a killed node comes back with its ID, its address and its records, and
+// answers again.
+func TestRestart(t *testing.T) {
+	for _, tr := range []string{transport.Mem, transport.UDP} {
+		t.Run(tr, func(t *testing.T) {
+			c := cluster.New(t, 5, cluster.Options{Transport: tr, Config: node.Config{K: 4, RPCTimeout: 500 * time.Millisecond}})
+			key := protocol.KeyFromString("kept")
+			before := c.Nodes[2]
+			if err := c.Nodes[1].StoreAt(t.Context(), before.Contact(), key, []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+			c.Kill(2)
+			if _, err := c.Restart(3); err == nil {
+				t.Fatal("restarted a node that was not killed")
+			}
+			after, err := c.Restart(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.ID() != before.ID() || after.Addr() != before.Addr() || c.Nodes[2] != after {
+				t.Fatalf("restarted as %s at %v, was %s at %v", after.ID().Short(), after.Addr(), before.ID().Short(), before.Addr())
+			}
+			if r, ok, err := after.Store().Get(key, time.Now()); !ok || err != nil || string(r.Value) != "v" {
+				t.Fatalf("the restarted node lost its record: %q, %v, %v", r.Value, ok, err)
+			}
+			if _, err := c.Nodes[0].Ping(t.Context(), after.Contact()); err != nil {
+				t.Fatalf("the restarted node does not answer: %v", err)
+			}
+			if len(c.Alive()) != 5 {
+				t.Fatalf("%d alive after the restart, want 5", len(c.Alive()))
+			}
+		})
+	}
+}

@@ -1,7 +1,7 @@
 // Package cluster starts a set of kad nodes in this process, over any transport, for the
 // tests and the cluster benchmark: one builder with options (transport, mem network,
 // node configuration, how nodes join), and the operations scenarios need — Kill,
-// Partition, Heal, TrueClosest.
+// Restart, Partition, Heal, TrueClosest.
 //
 //	c := cluster.New(t, 50, cluster.Options{Transport: transport.UDP})
 //	got, err := c.Nodes[0].Lookup(ctx, target)
