@@ -113,11 +113,16 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	}
 	reply, err := protocol.Decode(raw)
 	if err != nil {
+		// A reply that does not decode counts as no reply (PROTOCOL.md, "Malformed input").
 		n.counters.requestsFailed.Add(1)
+		n.record(to, outcomeFailed)
 		return nil, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
 	}
 	if err := n.checkReply(to, peer, req, reply); err != nil {
+		// Nor does one that does not fit the request: from another ID, the address now
+		// belongs to another node.
 		n.counters.requestsFailed.Add(1)
+		n.record(to, outcomeFailed)
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
