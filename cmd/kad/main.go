@@ -53,7 +53,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:      "kad",
 		Usage:     "a Kademlia distributed hash table",
-		UsageText: "kad node [flags]\n   kad bench [flags]",
+		UsageText: "kad node [flags]\n   kad bench [flags]\n   kad sim [flags]",
 		// run prints every error, once, and picks the exit status.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsageError,
@@ -61,11 +61,11 @@ func newApp() *cli.App {
 		HideHelpCommand: true,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q (commands: node, bench)", c.Args().First())
+				return usageErrorf("unknown command %q (commands: node, bench, sim)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{nodeCommand(), benchCommand()},
+		Commands: []*cli.Command{nodeCommand(), benchCommand(), simCommand()},
 	}
 }
 

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"kad/internal/cluster"
+	"kad/internal/figures"
 	"kad/node"
 	"kad/protocol"
 	"kad/transports/mem"
@@ -58,8 +58,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	fmt.Fprintf(w, "kad bench: %d nodes over %s, %d ops per phase, %d parallel callers, %d-byte values, k %d, alpha %d, seed %d, %s, GOMAXPROCS %d\n",
 		cfg.Nodes, cfg.Transport, cfg.Ops, cfg.Parallel, cfg.ValueSize, cfg.K, cfg.Alpha, cfg.Seed, res.GoVersion, res.GOMAXPROCS)
 
-	base := measure()
-	res.BaselineHeapBytes, res.BaselineRSSBytes, res.BaselineGoroutines = base.heap, base.rss, base.goroutines
+	base := figures.ReadMemory()
+	res.BaselineHeapBytes, res.BaselineRSSBytes, res.BaselineGoroutines = base.Heap, base.RSS, base.Goroutines
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5bd1e9955bd1e995))
 	c, err := cluster.Start(ctx, cfg.Nodes, cluster.Options{
@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		if cerr := c.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
-		left := max(settle(idleSettle)-base.goroutines, 0)
+		left := max(figures.Settle(idleSettle)-base.Goroutines, 0)
 		if res != nil {
 			res.GoroutinesLeft = left
 			res.WallUS = us(time.Since(start))
@@ -91,18 +91,18 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := joinAll(ctx, cfg, c, res); err != nil {
 		return nil, err
 	}
-	settle(idleSettle)
-	idle := measure()
-	res.HeapPerNodeBytes = perNode(idle.heap, base.heap, cfg.Nodes)
-	res.RSSPerNodeBytes = perNode(idle.rss, base.rss, cfg.Nodes)
-	res.GoroutinesPerNode = float64(idle.goroutines-base.goroutines) / float64(cfg.Nodes)
+	figures.Settle(idleSettle)
+	idle := figures.ReadMemory()
+	res.HeapPerNodeBytes = figures.PerNode(idle.Heap, base.Heap, cfg.Nodes)
+	res.RSSPerNodeBytes = figures.PerNode(idle.RSS, base.RSS, cfg.Nodes)
+	res.GoroutinesPerNode = float64(idle.Goroutines-base.Goroutines) / float64(cfg.Nodes)
 	res.RoutingTableMean = float64(c.Stats().RoutingTableSize) / float64(cfg.Nodes)
 	fmt.Fprintf(w, "bootstrap: %s in all, %s per node (longest %s), %.1f RPCs per node; routing table %.1f contacts per node\n",
-		fmtUS(res.BootstrapTotalUS), fmtUS(res.BootstrapPerNodeUS), fmtUS(res.BootstrapMaxUS),
+		figures.Micros(res.BootstrapTotalUS), figures.Micros(res.BootstrapPerNodeUS), figures.Micros(res.BootstrapMaxUS),
 		res.BootstrapRPCsPerNode, res.RoutingTableMean)
 	fmt.Fprintf(w, "idle node: heap %s, RSS %s, %.1f goroutines (process before the nodes: heap %s, RSS %s, %d goroutines)\n",
-		fmtBytes(res.HeapPerNodeBytes), fmtBytes(res.RSSPerNodeBytes), res.GoroutinesPerNode,
-		fmtBytes(float64(base.heap)), fmtBytes(float64(base.rss)), base.goroutines)
+		figures.Bytes(res.HeapPerNodeBytes), figures.Bytes(res.RSSPerNodeBytes), res.GoroutinesPerNode,
+		figures.Bytes(float64(base.Heap)), figures.Bytes(float64(base.RSS)), base.Goroutines)
 	fmt.Fprintln(w)
 	writeTableHeader(w)
 
@@ -132,12 +132,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		writeTableRow(w, mode.lookup)
 	}
 
-	after := measure()
-	res.HeapPerNodeAfterOpsBytes = perNode(after.heap, base.heap, cfg.Nodes)
-	res.RSSPerNodeAfterOpsBytes = perNode(after.rss, base.rss, cfg.Nodes)
+	after := figures.ReadMemory()
+	res.HeapPerNodeAfterOpsBytes = figures.PerNode(after.Heap, base.Heap, cfg.Nodes)
+	res.RSSPerNodeAfterOpsBytes = figures.PerNode(after.RSS, base.RSS, cfg.Nodes)
 	res.RecordsPerNode = float64(c.Stats().StoredRecords) / float64(cfg.Nodes)
 	fmt.Fprintf(w, "\nafter the phases: heap %s, RSS %s per node, %.1f records per node\n",
-		fmtBytes(res.HeapPerNodeAfterOpsBytes), fmtBytes(res.RSSPerNodeAfterOpsBytes), res.RecordsPerNode)
+		figures.Bytes(res.HeapPerNodeAfterOpsBytes), figures.Bytes(res.RSSPerNodeAfterOpsBytes), res.RecordsPerNode)
 	return res, nil
 }
 
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 // cfg.BootstrapPeers earlier nodes.
 func joinAll(ctx context.Context, cfg Config, c *cluster.Cluster, res *Result) error {
 	var done atomic.Int64
-	stop := progress(cfg, "bootstrap", int64(cfg.Nodes-1), &done)
+	stop := figures.Progress(cfg.Progress, "kad bench: bootstrap", cfg.ProgressEvery, int64(cfg.Nodes-1), &done)
 	defer stop()
 	before := c.Stats()
 	start := time.Now()
@@ -167,34 +167,6 @@ func joinAll(ctx context.Context, cfg Config, c *cluster.Cluster, res *Result) e
 	res.BootstrapMaxUS = us(longest)
 	res.BootstrapRPCsPerNode = float64(c.Stats().RequestsSent-before.RequestsSent) / float64(cfg.Nodes-1)
 	return nil
-}
-
-// progress prints "name done/total" to cfg.Progress every cfg.ProgressEvery until the
-// returned function is called, which waits for the printing goroutine to end.
-func progress(cfg Config, name string, total int64, done *atomic.Int64) (stop func()) {
-	if cfg.Progress == nil {
-		return func() {}
-	}
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(cfg.ProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				fmt.Fprintf(cfg.Progress, "kad bench: %s %d/%d\n", name, done.Load(), total)
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		wg.Wait()
-	}
 }
 
 // runner runs the phases on a joined cluster.
@@ -226,28 +198,13 @@ type outcome struct {
 func (r *runner) phase(ctx context.Context, op, mode string, callers int, p *Phase, do func(ctx context.Context, i int) outcome) error {
 	*p = Phase{Op: op, Mode: mode, Callers: callers, Count: r.cfg.Ops}
 	outs := make([]outcome, r.cfg.Ops)
-	var next, done atomic.Int64
-	stop := progress(r.cfg, op+" "+mode, int64(r.cfg.Ops), &done)
+	var done atomic.Int64
+	stop := figures.Progress(r.cfg.Progress, "kad bench: "+op+" "+mode, r.cfg.ProgressEvery, int64(r.cfg.Ops), &done)
 	before := r.c.Stats()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= r.cfg.Ops || ctx.Err() != nil {
-					return
-				}
-				octx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
-				outs[i] = do(octx, i)
-				cancel()
-				done.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
+	figures.Each(ctx, r.cfg.Ops, callers, r.cfg.OpTimeout, &done, func(ctx context.Context, i int) {
+		outs[i] = do(ctx, i)
+	})
 	wall := time.Since(start)
 	after := r.c.Stats()
 	stop()
@@ -274,13 +231,13 @@ func (r *runner) phase(ctx context.Context, op, mode string, callers int, p *Pha
 	}
 	p.setLatencies(lat)
 	p.WallUS = us(wall)
-	p.OpsPerSec = ratio(float64(p.OK), wall.Seconds())
+	p.OpsPerSec = figures.Ratio(float64(p.OK), wall.Seconds())
 	p.RPCsPerOp = float64(after.RequestsSent-before.RequestsSent) / float64(p.Count)
 	p.Lookups = after.Lookups - before.Lookups
-	p.RPCsPerLookup = ratio(float64(after.LookupRequests-before.LookupRequests), float64(p.Lookups))
-	p.RoundsPerLookup = ratio(float64(after.LookupRounds-before.LookupRounds), float64(p.Lookups))
+	p.RPCsPerLookup = figures.Ratio(float64(after.LookupRequests-before.LookupRequests), float64(p.Lookups))
+	p.RoundsPerLookup = figures.Ratio(float64(after.LookupRounds-before.LookupRounds), float64(p.Lookups))
 	if op == opPut {
-		p.ReplicasMean = ratio(float64(replicas), float64(p.OK))
+		p.ReplicasMean = figures.Ratio(float64(replicas), float64(p.OK))
 	}
 	return nil
 }

@@ -4,47 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestPercentile(t *testing.T) {
-	ms := func(v ...int) []time.Duration {
-		out := make([]time.Duration, len(v))
-		for i, x := range v {
-			out[i] = time.Duration(x) * time.Millisecond
-		}
-		return out
-	}
-	hundred := make([]time.Duration, 100)
-	for i := range hundred {
-		hundred[i] = time.Duration(i+1) * time.Millisecond
-	}
-	tests := []struct {
-		name   string
-		sorted []time.Duration
-		p      float64
-		want   time.Duration
-	}{
-		{name: "empty", sorted: nil, p: 0.5, want: 0},
-		{name: "one", sorted: ms(7), p: 0.99, want: 7 * time.Millisecond},
-		{name: "median of two", sorted: ms(1, 2), p: 0.5, want: time.Millisecond},
-		{name: "p50 of 100", sorted: hundred, p: 0.50, want: 50 * time.Millisecond},
-		{name: "p90 of 100", sorted: hundred, p: 0.90, want: 90 * time.Millisecond},
-		{name: "p99 of 100", sorted: hundred, p: 0.99, want: 99 * time.Millisecond},
-		{name: "max", sorted: hundred, p: 1, want: 100 * time.Millisecond},
-		{name: "p99 of 10", sorted: ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), p: 0.99, want: 10 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := percentile(tt.sorted, tt.p); got != tt.want {
-				t.Errorf("percentile(%v) = %v, want %v", tt.p, got, tt.want)
-			}
-		})
-	}
-}
 
 func TestSetLatencies(t *testing.T) {
 	var p Phase
@@ -54,26 +17,6 @@ func TestSetLatencies(t *testing.T) {
 	}
 	if lat := p.Latencies(); len(lat) != 4 || lat[0] != time.Millisecond || lat[3] != 4*time.Millisecond {
 		t.Errorf("latencies %v, want sorted", lat)
-	}
-}
-
-func TestFormat(t *testing.T) {
-	tests := []struct {
-		got, want string
-	}{
-		{fmtUS(0.4), "0µs"},
-		{fmtUS(812.3), "812µs"},
-		{fmtUS(1250), "1.25ms"},
-		{fmtUS(3.4e6), "3.40s"},
-		{fmtBytes(512), "512 B"},
-		{fmtBytes(1536), "1.5 KiB"},
-		{fmtBytes(-2048), "-2.0 KiB"},
-		{fmtBytes(3 << 20), "3.0 MiB"},
-	}
-	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("got %q, want %q", tt.got, tt.want)
-		}
 	}
 }
 
@@ -110,15 +53,6 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Run accepted %+v", tt.cfg)
 			}
 		})
-	}
-}
-
-func TestReadRSS(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("VmRSS is read from /proc")
-	}
-	if rss := readRSS(); rss < 1<<20 {
-		t.Errorf("RSS %d bytes, want at least a MiB", rss)
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"time"
+
+	"kad/internal/figures"
 )
 
 // Result is every figure of one run. Its JSON field names are stable: scripts read them
@@ -113,62 +113,11 @@ func (r *Result) JSON() ([]byte, error) { return json.Marshal(r) }
 // us converts a duration to microseconds.
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// percentile returns the nearest-rank p-th percentile (0 < p ≤ 1) of sorted.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
-}
-
 // setLatencies sorts lat, keeps it, and fills in the latency figures.
 func (p *Phase) setLatencies(lat []time.Duration) {
-	slices.Sort(lat)
+	l := figures.Summarize(lat)
 	p.latencies = lat
-	if len(lat) == 0 {
-		return
-	}
-	var sum time.Duration
-	for _, d := range lat {
-		sum += d
-	}
-	p.P50US = us(percentile(lat, 0.50))
-	p.P90US = us(percentile(lat, 0.90))
-	p.P99US = us(percentile(lat, 0.99))
-	p.MaxUS = us(lat[len(lat)-1])
-	p.MeanUS = us(sum) / float64(len(lat))
-}
-
-// ratio returns a/b, or 0 when b is 0.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-// fmtUS writes microseconds the way people read them: 812µs, 1.25ms, 3.40s.
-func fmtUS(v float64) string {
-	switch {
-	case v < 1000:
-		return fmt.Sprintf("%.0fµs", v)
-	case v < 1e6:
-		return fmt.Sprintf("%.2fms", v/1e3)
-	}
-	return fmt.Sprintf("%.2fs", v/1e6)
-}
-
-// fmtBytes writes a size in B, KiB or MiB.
-func fmtBytes(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a < 1024:
-		return fmt.Sprintf("%.0f B", v)
-	case a < 1024*1024:
-		return fmt.Sprintf("%.1f KiB", v/1024)
-	}
-	return fmt.Sprintf("%.1f MiB", v/(1024*1024))
+	p.P50US, p.P90US, p.P99US, p.MaxUS, p.MeanUS = us(l.P50), us(l.P90), us(l.P99), us(l.Max), us(l.Mean)
 }
 
 const tableHeader = "%-6s %-10s %7s %7s %6s %9s %9s %9s %9s %10s %8s %8s %7s\n"
@@ -181,7 +130,7 @@ func writeTableHeader(w io.Writer) {
 func writeTableRow(w io.Writer, p *Phase) {
 	fmt.Fprintf(w, "%-6s %-10s %7d %7d %6d %9s %9s %9s %9s %10.0f %8.1f %8.1f %7.2f\n",
 		p.Op, p.Mode, p.Callers, p.OK, p.Failed,
-		fmtUS(p.P50US), fmtUS(p.P90US), fmtUS(p.P99US), fmtUS(p.MaxUS),
+		figures.Micros(p.P50US), figures.Micros(p.P90US), figures.Micros(p.P99US), figures.Micros(p.MaxUS),
 		p.OpsPerSec, p.RPCsPerOp, p.RPCsPerLookup, p.RoundsPerLookup)
 	switch {
 	case p.Op == opPut:

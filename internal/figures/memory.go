@@ -1,4 +1,4 @@
-package bench
+package figures
 
 import (
 	"bufio"
@@ -10,26 +10,26 @@ import (
 	"time"
 )
 
-// usage is the process's memory and goroutines at one moment.
-type usage struct {
-	heap       uint64 // live heap after a collection (runtime.MemStats.HeapAlloc)
-	rss        uint64 // resident set size (VmRSS), 0 where /proc/self/status is missing
-	goroutines int
+// Memory is the process's memory and goroutines at one moment.
+type Memory struct {
+	Heap       uint64 // live heap after a collection (runtime.MemStats.HeapAlloc)
+	RSS        uint64 // resident set size (VmRSS), 0 where /proc/self/status is missing
+	Goroutines int
 }
 
-// measure collects garbage, returns freed memory to the OS (so that RSS follows the
+// ReadMemory collects garbage, returns freed memory to the OS (so that RSS follows the
 // heap down), and reads the heap, the RSS and the number of goroutines.
-func measure() usage {
+func ReadMemory() Memory {
 	debug.FreeOSMemory() // runs a full collection first
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return usage{heap: ms.HeapAlloc, rss: readRSS(), goroutines: runtime.NumGoroutine()}
+	return Memory{Heap: ms.HeapAlloc, RSS: readRSS(), Goroutines: runtime.NumGoroutine()}
 }
 
-// settle waits, for at most limit, until the number of goroutines reads the same twice
+// Settle waits, for at most limit, until the number of goroutines reads the same twice
 // in a row a few milliseconds apart: goroutines that outlive an operation by a little
 // (a ping in flight, a handler writing its reply) have ended. It returns the count.
-func settle(limit time.Duration) int {
+func Settle(limit time.Duration) int {
 	const step = 10 * time.Millisecond
 	prev := runtime.NumGoroutine()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
@@ -41,6 +41,12 @@ func settle(limit time.Duration) int {
 		prev = now
 	}
 	return prev
+}
+
+// PerNode returns (after - before) / n, which may be negative when the process gave
+// memory back.
+func PerNode(after, before uint64, n int) float64 {
+	return (float64(after) - float64(before)) / float64(n)
 }
 
 // readRSS returns VmRSS from /proc/self/status in bytes, or 0 if it cannot.
@@ -66,10 +72,4 @@ func readRSS() uint64 {
 		return kb * 1024
 	}
 	return 0
-}
-
-// perNode returns (after - before) / n, which may be negative when the process gave
-// memory back.
-func perNode(after, before uint64, n int) float64 {
-	return (float64(after) - float64(before)) / float64(n)
 }

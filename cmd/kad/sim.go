@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"kad/internal/sim"
+	"kad/protocol"
+)
+
+func simFlagList() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "nodes", Value: sim.DefaultNodes,
+			Usage: fmt.Sprintf("`N` nodes in the network (2..%d)", sim.MaxNodes)},
+		&cli.IntFlag{Name: "values", Value: sim.DefaultValues,
+			Usage: "`V` values stored before the scenario, each from a random node"},
+		&cli.IntFlag{Name: "lookups", Value: sim.DefaultLookups,
+			Usage: "`M` gets of stored keys and M node lookups, each from a random live node"},
+		&cli.Uint64Flag{Name: "seed", Value: 1,
+			Usage: "`SEED` of the node IDs, hosts, NAT'd hosts, keys, killed nodes and callers"},
+		&cli.StringFlag{Name: "latency-model", Value: sim.DefaultLatencyModel,
+			Usage: "`MODEL` of the network's delays: internet (hosts at cities, delays from their distance) or fixed (--latency)"},
+		&cli.DurationFlag{Name: "latency", Value: sim.DefaultLatency,
+			Usage: "one-way delay `D` of every message with --latency-model fixed (a round trip takes 2D)"},
+		&cli.Float64Flag{Name: "loss", Value: 0,
+			Usage: "probability `P` that a message is lost"},
+		&cli.Float64Flag{Name: "nat", Value: 0,
+			Usage: "fraction `F` of hosts behind a port-restricted NAT"},
+		&cli.DurationFlag{Name: "nat-timeout", Value: sim.DefaultNATTimeout,
+			Usage: "life `D` of a NAT's mapping: how long a NAT'd host can be reached by a host it sent to"},
+		&cli.Float64Flag{Name: "kill", Value: 0,
+			Usage: "fraction `F` of the nodes killed at once after the values are stored"},
+		&cli.DurationFlag{Name: "maintain", Value: 0,
+			Usage: "let maintenance run `D` after the kill, before measuring"},
+		&cli.Float64Flag{Name: "time-scale", Value: sim.DefaultTimeScale,
+			Usage: "divide the maintenance intervals (tRefresh, tReplicate, tRepublish, tExpire) by `X`"},
+		&cli.IntFlag{Name: "k", Value: protocol.K,
+			Usage: "the nodes' bucket size and replication factor `N`"},
+		&cli.IntFlag{Name: "alpha", Value: protocol.Alpha,
+			Usage: "the nodes' `N` requests in flight per lookup"},
+		&cli.IntFlag{Name: "join-parallel", Value: sim.DefaultJoinParallel,
+			Usage: "`P` nodes joining at once"},
+		&cli.IntFlag{Name: "join-peers", Value: sim.DefaultJoinPeers,
+			Usage: "`N` earlier nodes each node joins through"},
+		&cli.BoolFlag{Name: "rate-limit", Value: true,
+			Usage: "keep the nodes' per-sender request rate limit (--rate-limit=false saves about a third of a node's memory)"},
+		&cli.IntFlag{Name: "parallel", Value: sim.DefaultParallel,
+			Usage: "`P` puts, gets or lookups at once"},
+		&cli.DurationFlag{Name: "rpc-timeout", Value: sim.DefaultRPCTimeout,
+			Usage: "`DURATION` bound on one request to one node"},
+		&cli.DurationFlag{Name: "timeout", Value: sim.DefaultOpTimeout,
+			Usage: "`DURATION` bound on one join, put, get or lookup"},
+		&cli.DurationFlag{Name: "progress", Value: sim.DefaultProgressEvery,
+			Usage: "print progress on standard error every `DURATION`; 0 for none"},
+	}
+}
+
+// simConfigFlags names the flag that sets each field of sim.Config that one does.
+var simConfigFlags = map[string]string{
+	"Nodes": "nodes", "Values": "values", "Lookups": "lookups", "LatencyModel": "latency-model",
+	"Latency": "latency", "Loss": "loss", "NAT": "nat", "NATTimeout": "nat-timeout",
+	"Kill": "kill", "Maintain": "maintain", "TimeScale": "time-scale", "K": "k", "Alpha": "alpha",
+	"JoinParallel": "join-parallel", "JoinPeers": "join-peers", "Parallel": "parallel",
+	"RPCTimeout": "rpc-timeout", "OpTimeout": "timeout", "ProgressEvery": "progress",
+}
+
+// parseSimFlags checks the flags of `kad sim`; every error is a usage error. Progress
+// goes to the App's standard error.
+func parseSimFlags(c *cli.Context) (sim.Config, error) {
+	if c.Args().Present() {
+		return sim.Config{}, usageErrorf("sim takes no arguments, got %q", c.Args().First())
+	}
+	// On the command line 0 is a value to refuse where in Config it means the default.
+	timeScale := c.Float64("time-scale")
+	if timeScale == 0 {
+		timeScale = -1
+	}
+	cfg := sim.Config{
+		Nodes:         flagValue(c.Int("nodes")),
+		Values:        flagValue(c.Int("values")),
+		Lookups:       flagValue(c.Int("lookups")),
+		Seed:          c.Uint64("seed"),
+		K:             flagValue(c.Int("k")),
+		Alpha:         flagValue(c.Int("alpha")),
+		LatencyModel:  c.String("latency-model"),
+		Latency:       flagValue(c.Duration("latency")),
+		Loss:          c.Float64("loss"),
+		NAT:           c.Float64("nat"),
+		NATTimeout:    flagValue(c.Duration("nat-timeout")),
+		Kill:          c.Float64("kill"),
+		Maintain:      c.Duration("maintain"),
+		TimeScale:     timeScale,
+		JoinParallel:  flagValue(c.Int("join-parallel")),
+		JoinPeers:     flagValue(c.Int("join-peers")),
+		NoRateLimit:   !c.Bool("rate-limit"),
+		Parallel:      flagValue(c.Int("parallel")),
+		RPCTimeout:    flagValue(c.Duration("rpc-timeout")),
+		OpTimeout:     flagValue(c.Duration("timeout")),
+		Progress:      c.App.ErrWriter,
+		ProgressEvery: c.Duration("progress"),
+	}
+	switch {
+	case cfg.ProgressEvery < 0:
+		return cfg, usageErrorf("--progress %v: want 0 or more", cfg.ProgressEvery)
+	case cfg.ProgressEvery == 0:
+		cfg.Progress = nil
+	}
+	if cfg.LatencyModel == "" {
+		return cfg, usageErrorf("--latency-model \"\": want %s or %s", sim.LatencyInternet, sim.LatencyFixed)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, configFlagError(c, err, simConfigFlags)
+	}
+	return cfg, nil
+}
+
+func simCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sim",
+		Usage:     "simulate a network of real nodes over a modelled internet, in this process",
+		UsageText: "kad sim [--nodes N] [--values V] [--lookups M] [--seed S] [--latency-model internet|fixed] [--nat F] [--kill F] [flags]",
+		Description: "Builds a network of N real kad nodes on the in-memory transport, with the delays of a\n" +
+			"modelled internet (or a fixed latency), loss and NAT; joins them with their own Bootstrap;\n" +
+			"stores V values; kills a fraction of the nodes and lets maintenance run if asked; then\n" +
+			"measures M gets and M node lookups from random live nodes: success, hops, RPCs, timeouts\n" +
+			"and latency. Prints a table and, as its last line, one JSON object with every figure.\n" +
+			"SIMULATION.md describes the method and the figures.",
+		Flags:        simFlagList(),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			cfg, err := parseSimFlags(c)
+			if err != nil {
+				return err
+			}
+			return runSim(c, cfg)
+		},
+	}
+}
+
+// runSim runs the simulation and prints the JSON line last, on the App's standard
+// output. SIGINT or SIGTERM stops it, closing every node.
+func runSim(c *cli.Context, cfg sim.Config) error {
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	stdout := c.App.Writer
+	cfg.Out = stdout
+	res, err := sim.Run(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return cli.Exit(errors.New("sim: interrupted"), exitFailure)
+		}
+		return cli.Exit(fmt.Errorf("sim: %w", err), exitFailure)
+	}
+	line, err := res.JSON()
+	if err != nil {
+		return cli.Exit(err, exitFailure)
+	}
+	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
+		return cli.Exit(err, exitFailure)
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"kad/internal/figures"
+)
+
+// The operations a run measures.
+const (
+	opPut    = "put"
+	opGet    = "get"
+	opLookup = "lookup"
+)
+
+// Result is every figure of one run. Its JSON field names are stable: scripts read them
+// from the last line `kad sim` prints. Latencies are in milliseconds, other durations
+// in seconds, sizes in bytes. The figures at the top level are those of the gets.
+type Result struct {
+	Nodes        int     `json:"nodes"`
+	Values       int     `json:"values"`
+	Lookups      int     `json:"lookups"`
+	Seed         uint64  `json:"seed"`
+	K            int     `json:"k"`
+	Alpha        int     `json:"alpha"`
+	LatencyModel string  `json:"latency_model"`
+	LatencyMS    float64 `json:"latency_ms"` // one-way, with the fixed model
+	Loss         float64 `json:"loss"`
+	NAT          float64 `json:"nat"`
+	NATTimeoutS  float64 `json:"nat_timeout_s"`
+	Kill         float64 `json:"kill"`
+	MaintainS    float64 `json:"maintain_s"`
+	TimeScale    float64 `json:"time_scale"`
+	JoinParallel int     `json:"join_parallel"`
+	JoinPeers    int     `json:"join_peers"`
+	Parallel     int     `json:"parallel"`
+	RateLimit    bool    `json:"rate_limit"`
+	RPCTimeoutMS float64 `json:"rpc_timeout_ms"`
+	GoVersion    string  `json:"go_version"`
+	GOMAXPROCS   int     `json:"gomaxprocs"`
+	// Log2Nodes is log2(Nodes), the paper's bound on a lookup's hops.
+	Log2Nodes float64 `json:"log2_nodes"`
+
+	// The gets' figures, repeated from Get for scripts.
+	SuccessRate  float64 `json:"success_rate"`
+	HopsP50      int     `json:"hops_p50"`
+	HopsP90      int     `json:"hops_p90"`
+	HopsP99      int     `json:"hops_p99"`
+	RPCsMean     float64 `json:"rpcs_mean"`
+	TimeoutsMean float64 `json:"timeouts_mean"`
+	LatencyP50MS float64 `json:"latency_p50_ms"`
+	LatencyP90MS float64 `json:"latency_p90_ms"`
+	LatencyP99MS float64 `json:"latency_p99_ms"`
+
+	Put    Op `json:"put"`
+	Get    Op `json:"get"`
+	Lookup Op `json:"lookup"`
+
+	// The network: hosts behind a NAT, nodes killed and live after the kill, and what the
+	// network did with the messages of the whole run.
+	NATHosts         int    `json:"nat_hosts"`
+	Killed           int    `json:"killed"`
+	Live             int    `json:"live"`
+	MessagesSent     uint64 `json:"messages_sent"`
+	MessagesLost     uint64 `json:"messages_lost"`
+	MessagesFiltered uint64 `json:"messages_filtered"` // requests a NAT refused
+	// RequestsDropped counts requests dropped on arrival because the node was already
+	// handling mem.DefaultMaxConcurrent of them, as a full socket buffer drops them.
+	RequestsDropped uint64 `json:"requests_dropped"`
+
+	// The build: every node started and joined.
+	BuildS           float64 `json:"build_s"`
+	BuildCPUS        float64 `json:"build_cpu_s"`
+	BuildCPUIdle     float64 `json:"build_cpu_idle"`
+	JoinFailed       int     `json:"join_failed"`  // nodes whose every Bootstrap failed
+	JoinRetried      int     `json:"join_retried"` // Bootstraps that failed and were tried again
+	JoinFirstError   string  `json:"join_first_error,omitempty"`
+	JoinP50MS        float64 `json:"join_p50_ms"`
+	JoinP99MS        float64 `json:"join_p99_ms"`
+	JoinRPCsMean     float64 `json:"join_rpcs_mean"`
+	RoutingTableMean float64 `json:"routing_table_mean"`
+	// Per node after the build, idle, the process before the nodes subtracted.
+	HeapPerNodeBytes  float64 `json:"heap_per_node_bytes"`
+	RSSPerNodeBytes   float64 `json:"rss_per_node_bytes"`
+	GoroutinesPerNode float64 `json:"goroutines_per_node"`
+	// Heap per node after the gets and lookups, the records stored.
+	HeapPerNodeAfterBytes float64 `json:"heap_per_node_after_bytes"`
+
+	// CPUIdle is the fraction of the process's CPUs (wall time × GOMAXPROCS) left
+	// unused through the measured phases (the gets and the lookups), CPUIdleMin that of
+	// their least idle second, and HostIdle the host's idle fraction over them (-1
+	// where it cannot be read). Figures measured with CPUIdle under 0.3 may include
+	// time spent waiting for a CPU.
+	CPUIdle    float64 `json:"cpu_idle"`
+	CPUIdleMin float64 `json:"cpu_idle_min"`
+	HostIdle   float64 `json:"host_idle"`
+	// The whole run.
+	WallS float64 `json:"wall_s"`
+	CPUS  float64 `json:"cpu_s"`
+}
+
+// Op is the figures of one operation run Count times. Hops, latency and rounds are of
+// the successful operations; RPCs and timeouts of every lookup the operations ran.
+type Op struct {
+	Op          string  `json:"op"` // put, get or lookup
+	Count       int     `json:"count"`
+	OK          int     `json:"ok"`
+	Failed      int     `json:"failed"`
+	SuccessRate float64 `json:"success_rate"`
+	// Local counts the gets answered from the caller's own store, without a lookup;
+	// their hops are 0.
+	Local int `json:"local"`
+	// Hops is the referral depth at which the value, or the closest node that
+	// answered, was found (node.LookupTrace.Hops); HopsHistogram[h] counts the
+	// operations of h hops.
+	HopsP50       int     `json:"hops_p50"`
+	HopsP90       int     `json:"hops_p90"`
+	HopsP99       int     `json:"hops_p99"`
+	HopsMean      float64 `json:"hops_mean"`
+	HopsHistogram []int   `json:"hops_histogram"`
+	RoundsMean    float64 `json:"rounds_mean"`
+	RPCsMean      float64 `json:"rpcs_mean"`
+	TimeoutsMean  float64 `json:"timeouts_mean"`
+	// Latency is the wall time of the operation: the simulated network's delays are
+	// real timers.
+	LatencyP50MS  float64 `json:"latency_p50_ms"`
+	LatencyP90MS  float64 `json:"latency_p90_ms"`
+	LatencyP99MS  float64 `json:"latency_p99_ms"`
+	LatencyMeanMS float64 `json:"latency_mean_ms"`
+	LatencyMaxMS  float64 `json:"latency_max_ms"`
+	// ClosestFound is, for lookups, the mean fraction of the true k closest live nodes
+	// that the lookup returned.
+	ClosestFound float64 `json:"closest_found,omitempty"`
+	// SuccessPublic is, for lookups in a network with NAT'd hosts, the fraction whose
+	// contacts hold the live node closest to the target of those not behind a NAT.
+	SuccessPublic float64 `json:"success_public,omitempty"`
+	// MissedSlow counts, for lookups with the internet model, those that missed the
+	// closest node when it is one of the model's slow hosts, whose replies may come
+	// after RPCTimeout.
+	MissedSlow int `json:"missed_slow,omitempty"`
+	// ReplicasMean is, for puts, the mean number of nodes that stored the value.
+	ReplicasMean float64 `json:"replicas_mean,omitempty"`
+	// The phase's wall time and CPU: see Result.CPUIdle.
+	WallS      float64 `json:"wall_s"`
+	CPUS       float64 `json:"cpu_s"`
+	CPUIdle    float64 `json:"cpu_idle"`
+	CPUIdleMin float64 `json:"cpu_idle_min"`
+	HostIdle   float64 `json:"host_idle"`
+	FirstError string  `json:"first_error,omitempty"`
+}
+
+// outcome is what one operation did.
+type outcome struct {
+	err      error
+	took     time.Duration
+	traced   bool // a lookup ran and reported its trace
+	hops     int
+	rounds   int
+	rpcs     int
+	timeouts int
+	local    bool    // a get answered from the caller's own store
+	replicas int     // a put's count of nodes that stored the value
+	closest  float64 // a lookup's fraction of the true k closest found
+}
+
+// summarize fills in op's figures from the outcomes of its operations.
+func (op *Op) summarize(outs []outcome) {
+	op.Count = len(outs)
+	var lat []time.Duration
+	var hops []int
+	var traced, rpcs, timeouts, rounds, replicas int
+	var closest float64
+	for _, o := range outs {
+		if o.traced {
+			traced++
+			rpcs += o.rpcs
+			timeouts += o.timeouts
+		}
+		if o.err != nil {
+			op.Failed++
+			if op.FirstError == "" {
+				op.FirstError = o.err.Error()
+			}
+			continue
+		}
+		op.OK++
+		lat = append(lat, o.took)
+		hops = append(hops, o.hops)
+		rounds += o.rounds
+		replicas += o.replicas
+		closest += o.closest
+		if o.local {
+			op.Local++
+		}
+	}
+	op.SuccessRate = figures.Ratio(float64(op.OK), float64(op.Count))
+	op.RPCsMean = figures.Ratio(float64(rpcs), float64(traced))
+	op.TimeoutsMean = figures.Ratio(float64(timeouts), float64(traced))
+	op.RoundsMean = figures.Ratio(float64(rounds), float64(op.OK))
+	if op.Op == opPut {
+		op.ReplicasMean = figures.Ratio(float64(replicas), float64(op.OK))
+	}
+	if op.Op == opLookup {
+		op.ClosestFound = figures.Ratio(closest, float64(op.OK))
+	}
+	slices.Sort(hops)
+	op.HopsP50 = figures.Percentile(hops, 0.50)
+	op.HopsP90 = figures.Percentile(hops, 0.90)
+	op.HopsP99 = figures.Percentile(hops, 0.99)
+	op.HopsHistogram = []int{}
+	sum := 0
+	for _, h := range hops {
+		sum += h
+		for len(op.HopsHistogram) <= h {
+			op.HopsHistogram = append(op.HopsHistogram, 0)
+		}
+		op.HopsHistogram[h]++
+	}
+	op.HopsMean = figures.Ratio(float64(sum), float64(len(hops)))
+	l := figures.Summarize(lat)
+	op.LatencyP50MS, op.LatencyP90MS, op.LatencyP99MS = ms(l.P50), ms(l.P90), ms(l.P99)
+	op.LatencyMaxMS, op.LatencyMeanMS = ms(l.Max), ms(l.Mean)
+}
+
+// setCPU records the phase's wall time and CPU use.
+func (op *Op) setCPU(u figures.CPUUsage, idleMin float64) {
+	op.WallS, op.CPUS = u.Wall.Seconds(), u.Process.Seconds()
+	op.CPUIdle, op.CPUIdleMin, op.HostIdle = u.Idle, idleMin, u.HostIdle
+}
+
+// JSON returns the result as one line of JSON, without a newline.
+func (r *Result) JSON() ([]byte, error) { return json.Marshal(r) }
+
+// ms converts a duration to milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// fmtMS writes milliseconds the way people read them.
+func fmtMS(v float64) string { return figures.Micros(v * 1000) }
+
+func writeTableHeader(w io.Writer) {
+	fmt.Fprintf(w, "%-36s %-14s %-15s %s\n", "", "hops", "per lookup", "latency")
+	fmt.Fprintf(w, "%-6s %6s %6s %8s %6s  %4s %4s %4s  %6s %8s  %9s %9s %9s %6s\n", "op", "count", "ok", "success", "local",
+		"p50", "p90", "p99", "rpcs", "timeouts", "p50", "p90", "p99", "idle")
+}
+
+func writeTableRow(w io.Writer, op *Op) {
+	fmt.Fprintf(w, "%-6s %6d %6d %7.2f%% %6d  %4d %4d %4d  %6.1f %8.2f  %9s %9s %9s %5.0f%%\n",
+		op.Op, op.Count, op.OK, 100*op.SuccessRate, op.Local, op.HopsP50, op.HopsP90, op.HopsP99,
+		op.RPCsMean, op.TimeoutsMean, fmtMS(op.LatencyP50MS), fmtMS(op.LatencyP90MS), fmtMS(op.LatencyP99MS),
+		100*op.CPUIdle)
+	switch op.Op {
+	case opPut:
+		fmt.Fprintf(w, "       stored on %.1f nodes on average\n", op.ReplicasMean)
+	case opLookup:
+		fmt.Fprintf(w, "       %.1f%% of the true k closest live nodes found on average\n", 100*op.ClosestFound)
+		if op.SuccessPublic > 0 {
+			fmt.Fprintf(w, "       %.2f%% found the closest live node not behind a NAT\n", 100*op.SuccessPublic)
+		}
+		if op.MissedSlow > 0 {
+			fmt.Fprintf(w, "       %d of the %d lookups that missed the closest node missed a slow host\n", op.MissedSlow, op.Failed)
+		}
+	}
+	if op.FirstError != "" {
+		fmt.Fprintf(w, "       first failure: %s\n", op.FirstError)
+	}
+}

@@ -1,0 +1,626 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kad/internal/cluster"
+	"kad/internal/figures"
+	"kad/node"
+	"kad/protocol"
+	"kad/transports"
+	"kad/transports/mem"
+	"kad/transports/mem/internet"
+)
+
+// joinAttempts is how many times a node tries Bootstrap before it counts as not joined:
+// with loss, every ping to its join peers may be lost.
+const joinAttempts = 3
+
+// idleSettle bounds the wait for the goroutines of the build to end before the idle
+// network's memory is measured.
+const idleSettle = 5 * time.Second
+
+// minIdle is the CPU idle fraction under which a phase's latencies may include time
+// spent waiting for a CPU rather than for the simulated network.
+const minIdle = 0.3
+
+// Errors of operations that returned without an error but did not succeed.
+var (
+	errWrongValue    = errors.New("wrong value")
+	errMissedClosest = errors.New("the closest live node is not among the contacts returned")
+)
+
+// sim is one run.
+type sim struct {
+	cfg Config
+	rng *rand.Rand // used by one goroutine, between phases
+	res *Result
+
+	nw     *mem.Network
+	model  *internet.Model // nil with the fixed latency model
+	c      *cluster.Cluster
+	natted []bool           // by node index
+	mems   []*mem.Transport // by node index
+	traces traces
+
+	keys []protocol.ID // stored: their put succeeded
+	live []int         // the nodes alive after the kill
+}
+
+// Run builds the network cfg describes out of real nodes, joins them, stores the values,
+// applies the scenario, measures the gets and node lookups, writes the table to cfg.Out
+// as it goes, closes every node and returns the figures. It fails if cfg is invalid, if
+// the network cannot be built, or if ctx ends; failed operations are counted, not
+// returned.
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	start := figures.ReadCPU()
+	s := &sim{
+		cfg: cfg,
+		rng: rand.New(rand.NewPCG(cfg.Seed^0x2545f4914f6cdd1d, cfg.Seed)),
+		res: &Result{
+			Nodes: cfg.Nodes, Values: cfg.Values, Lookups: cfg.Lookups, Seed: cfg.Seed,
+			K: cfg.K, Alpha: cfg.Alpha, LatencyModel: cfg.LatencyModel, Loss: cfg.Loss,
+			NAT: cfg.NAT, NATTimeoutS: cfg.NATTimeout.Seconds(), Kill: cfg.Kill,
+			MaintainS: cfg.Maintain.Seconds(), TimeScale: cfg.TimeScale,
+			JoinParallel: cfg.JoinParallel, JoinPeers: cfg.JoinPeers, Parallel: cfg.Parallel, RateLimit: !cfg.NoRateLimit,
+			RPCTimeoutMS: ms(cfg.RPCTimeout), GoVersion: runtime.Version(),
+			GOMAXPROCS: runtime.GOMAXPROCS(0), Log2Nodes: math.Log2(float64(cfg.Nodes)),
+		},
+	}
+	if cfg.LatencyModel == LatencyFixed {
+		s.res.LatencyMS = ms(cfg.Latency)
+	}
+	s.writeHeader()
+	base := figures.ReadMemory()
+	defer func() {
+		if s.c == nil {
+			return
+		}
+		if cerr := s.c.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if res != nil {
+			u := figures.ReadCPU().Since(start)
+			res.WallS, res.CPUS = u.Wall.Seconds(), u.Process.Seconds()
+			fmt.Fprintf(cfg.Out, "\nsimulation: %s of wall time, %s of CPU\n",
+				u.Wall.Round(time.Millisecond), u.Process.Round(time.Millisecond))
+		}
+	}()
+
+	if err := s.build(ctx); err != nil {
+		return nil, err
+	}
+	figures.Settle(idleSettle)
+	idle := figures.ReadMemory()
+	s.res.HeapPerNodeBytes = figures.PerNode(idle.Heap, base.Heap, cfg.Nodes)
+	s.res.RSSPerNodeBytes = figures.PerNode(idle.RSS, base.RSS, cfg.Nodes)
+	s.res.GoroutinesPerNode = float64(idle.Goroutines-base.Goroutines) / float64(cfg.Nodes)
+	fmt.Fprintf(cfg.Out, "memory: heap %s, RSS %s, %.1f goroutines per idle node\n",
+		figures.Bytes(s.res.HeapPerNodeBytes), figures.Bytes(s.res.RSSPerNodeBytes), s.res.GoroutinesPerNode)
+
+	fmt.Fprintln(cfg.Out)
+	writeTableHeader(cfg.Out)
+	if err := s.puts(ctx); err != nil {
+		return nil, err
+	}
+	writeTableRow(cfg.Out, &s.res.Put)
+	if err := s.scenario(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.gets(ctx); err != nil {
+		return nil, err
+	}
+	writeTableRow(cfg.Out, &s.res.Get)
+	if err := s.lookups(ctx); err != nil {
+		return nil, err
+	}
+	writeTableRow(cfg.Out, &s.res.Lookup)
+	s.setIdle(&s.res.Get, &s.res.Lookup)
+
+	after := figures.ReadMemory()
+	s.res.HeapPerNodeAfterBytes = figures.PerNode(after.Heap, base.Heap, cfg.Nodes)
+	st := s.nw.Stats()
+	s.res.MessagesSent, s.res.MessagesLost, s.res.MessagesFiltered = st.Sent, st.Lost, st.Filtered
+	for _, t := range s.mems {
+		if t != nil {
+			s.res.RequestsDropped += t.Dropped()
+		}
+	}
+	s.setHeadline()
+	s.writeSummary()
+	return s.res, nil
+}
+
+// network makes the mem network of cfg's latency model.
+func (s *sim) network() (*mem.Network, error) {
+	if s.cfg.LatencyModel == LatencyFixed {
+		return mem.NewNetwork(mem.Options{Latency: s.cfg.Latency, Loss: s.cfg.Loss, Seed: s.cfg.Seed})
+	}
+	loss := s.cfg.Loss
+	if loss == 0 {
+		loss = -1 // the model's way to say none
+	}
+	m, err := internet.New(internet.Options{Seed: s.cfg.Seed, Loss: loss})
+	if err != nil {
+		return nil, err
+	}
+	s.model = m
+	return mem.NewNetwork(mem.Options{Model: m, Seed: s.cfg.Seed})
+}
+
+// build starts every node, puts the chosen hosts behind their NAT, and joins them.
+func (s *sim) build(ctx context.Context) error {
+	n := s.cfg.Nodes
+	start := figures.ReadCPU()
+	nw, err := s.network()
+	if err != nil {
+		return err
+	}
+	s.nw = nw
+	s.natted = make([]bool, n)
+	s.mems = make([]*mem.Transport, n)
+	for i := 1; i < n; i++ {
+		if s.rng.Float64() < s.cfg.NAT {
+			s.natted[i] = true
+			s.res.NATHosts++
+		}
+	}
+	var started atomic.Int64
+	stop := figures.Progress(s.cfg.Progress, "kad sim: start", s.cfg.ProgressEvery, int64(n), &started)
+	c, err := cluster.Start(ctx, n, cluster.Options{
+		Network: nw,
+		Config:  s.cfg.nodeConfig(),
+		Configure: func(i int, cfg *node.Config) {
+			cfg.OnLookup = func(t node.LookupTrace) { s.traces.deliver(i, t) }
+		},
+		Wrap: func(i int, tr transports.Transport) transports.Transport {
+			if s.natted[i] {
+				nw.SetNAT(tr.LocalAddr(), s.cfg.NATTimeout)
+			}
+			if mt, ok := tr.(*mem.Transport); ok {
+				s.mems[i] = mt
+			}
+			started.Add(1)
+			return tr
+		},
+		Join: cluster.JoinNone,
+		Seed: s.cfg.Seed,
+	})
+	stop()
+	s.c = c
+	if err != nil {
+		return err
+	}
+	if err := s.joinAll(ctx); err != nil {
+		return err
+	}
+	u := figures.ReadCPU().Since(start)
+	s.res.BuildS, s.res.BuildCPUS, s.res.BuildCPUIdle = u.Wall.Seconds(), u.Process.Seconds(), u.Idle
+	s.res.RoutingTableMean = float64(c.Stats().RoutingTableSize) / float64(n)
+	fmt.Fprintf(s.cfg.Out, "build: %d nodes started and joined in %s (%d at once, each through %d earlier nodes), CPU %s (idle %.0f%%)\n",
+		n, u.Wall.Round(time.Millisecond), s.cfg.JoinParallel, s.cfg.JoinPeers, u.Process.Round(time.Millisecond), 100*u.Idle)
+	fmt.Fprintf(s.cfg.Out, "joins: p50 %s, p99 %s, %.0f RPCs each, %d retried, %d failed; routing table %.1f contacts per node\n",
+		fmtMS(s.res.JoinP50MS), fmtMS(s.res.JoinP99MS), s.res.JoinRPCsMean, s.res.JoinRetried, s.res.JoinFailed, s.res.RoutingTableMean)
+	return nil
+}
+
+// joinAll joins nodes 1.. in order, with their own Bootstrap, each through up to
+// JoinPeers nodes drawn at random among those that have joined and are not behind a
+// NAT (a NAT would refuse the newcomer's ping). Up to JoinParallel joins run at once,
+// and never more than twice as many as the nodes already joined, so that the network
+// grows as a real one would, from its first node. Nodes that joined earlier learn of
+// later ones as those contact them.
+func (s *sim) joinAll(ctx context.Context) error {
+	n := s.cfg.Nodes
+	took := make([]time.Duration, n)
+	var done, failed, retried atomic.Int64
+	var firstErr sync.Once
+	stop := figures.Progress(s.cfg.Progress, "kad sim: join", s.cfg.ProgressEvery, int64(n-1), &done)
+	defer stop()
+	before := s.c.Stats().RequestsSent
+
+	var mu sync.Mutex // guards the three below
+	wake := sync.NewCond(&mu)
+	public := []int{0} // joined, not NAT'd: the join peers to draw from
+	joined, inFlight := 1, 0
+	defer context.AfterFunc(ctx, func() {
+		mu.Lock()
+		wake.Broadcast()
+		mu.Unlock()
+	})()
+	var wg sync.WaitGroup
+	for i := 1; i < n; i++ {
+		mu.Lock()
+		for inFlight >= min(s.cfg.JoinParallel, 2*joined) && ctx.Err() == nil {
+			wake.Wait()
+		}
+		peers := s.pick(public, s.cfg.JoinPeers)
+		inFlight++
+		mu.Unlock()
+		if ctx.Err() != nil {
+			break
+		}
+		seeds := make([]protocol.Contact, len(peers))
+		for j, p := range peers {
+			seeds[j] = s.c.Nodes[p].Contact()
+		}
+		wg.Go(func() {
+			ok := false
+			defer func() {
+				mu.Lock()
+				inFlight--
+				joined++
+				if ok && !s.natted[i] {
+					public = append(public, i)
+				}
+				wake.Broadcast()
+				mu.Unlock()
+				done.Add(1)
+			}()
+			for attempt := range joinAttempts {
+				jctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+				begin := time.Now()
+				err := s.c.Nodes[i].Bootstrap(jctx, seeds...)
+				cancel()
+				if err == nil {
+					took[i], ok = time.Since(begin), true
+					return
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				firstErr.Do(func() { s.res.JoinFirstError = fmt.Sprintf("node %d: %v", i, err) })
+				if attempt+1 < joinAttempts {
+					retried.Add(1)
+				}
+			}
+			failed.Add(1)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.res.JoinFailed, s.res.JoinRetried = int(failed.Load()), int(retried.Load())
+	s.res.JoinRPCsMean = float64(s.c.Stats().RequestsSent-before) / float64(n-1)
+	var ok []time.Duration
+	for _, d := range took[1:] {
+		if d > 0 {
+			ok = append(ok, d)
+		}
+	}
+	slices.Sort(ok)
+	s.res.JoinP50MS, s.res.JoinP99MS = ms(figures.Percentile(ok, 0.5)), ms(figures.Percentile(ok, 0.99))
+	return nil
+}
+
+// pick draws up to k distinct elements of from.
+func (s *sim) pick(from []int, k int) []int {
+	if len(from) <= k {
+		return slices.Clone(from)
+	}
+	out := make([]int, 0, k)
+	for len(out) < k {
+		if j := from[s.rng.IntN(len(from))]; !slices.Contains(out, j) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// randomID draws an ID.
+func (s *sim) randomID() protocol.ID {
+	var id protocol.ID
+	for i := 0; i < len(id); i += 4 {
+		binary.BigEndian.PutUint32(id[i:], s.rng.Uint32())
+	}
+	return id
+}
+
+// value returns the value stored under key: drawn from the seed and the key, so that
+// the values of a run need not be kept.
+func (s *sim) value(key protocol.ID) []byte {
+	var b [8 + len(key)]byte
+	binary.BigEndian.PutUint64(b[:], s.cfg.Seed)
+	copy(b[8:], key[:])
+	v := sha256.Sum256(b[:])
+	return v[:]
+}
+
+// puts stores cfg.Values values under random keys, each from a random node, and keeps
+// the keys of those stored.
+func (s *sim) puts(ctx context.Context) error {
+	keys := make([]protocol.ID, s.cfg.Values)
+	from := make([]int, len(keys))
+	for i := range keys {
+		keys[i] = s.randomID()
+		from[i] = s.rng.IntN(s.cfg.Nodes)
+	}
+	outs, err := s.phase(ctx, &s.res.Put, opPut, len(keys), func(ctx context.Context, i int) outcome {
+		var o outcome
+		s.traced(&o, from[i], keys[i], false, func() (err error) {
+			o.replicas, err = s.c.Nodes[from[i]].Put(ctx, keys[i], s.value(keys[i]))
+			return err
+		})
+		return o
+	})
+	if err != nil {
+		return err
+	}
+	s.res.Put.summarize(outs)
+	for i, o := range outs {
+		if o.err == nil {
+			s.keys = append(s.keys, keys[i])
+		}
+	}
+	if len(s.keys) == 0 {
+		return fmt.Errorf("no value could be stored: %s", s.res.Put.FirstError)
+	}
+	return nil
+}
+
+// traced runs op, an operation of node i that runs at most one lookup of target (a
+// value lookup if value is set), times it and records in o its error and its lookup's
+// trace.
+func (s *sim) traced(o *outcome, i int, target protocol.ID, value bool, op func() error) {
+	slot := s.traces.expect(traceKey{node: i, target: target, value: value})
+	start := time.Now()
+	o.err = op()
+	o.took = time.Since(start)
+	if t, ok := s.traces.take(slot); ok {
+		o.traced = true
+		o.hops, o.rounds, o.rpcs, o.timeouts = t.Hops, t.Rounds, t.RPCs, t.Timeouts
+	}
+}
+
+// scenario kills cfg.Kill of the nodes at once and lets the others run their
+// maintenance for cfg.Maintain.
+func (s *sim) scenario(ctx context.Context) error {
+	n := s.cfg.Nodes
+	kill := s.rng.Perm(n)[:int(s.cfg.Kill*float64(n))]
+	// A host that dies on the internet goes silent: requests to it time out. On the mem
+	// network a call to an address nobody listens at fails at once, as if the host
+	// had refused it, so the dead are cut off first, which makes them silent.
+	deadAddrs := make([]netip.AddrPort, len(kill))
+	for j, i := range kill {
+		deadAddrs[j] = s.c.Nodes[i].Addr()
+	}
+	if len(kill) > 0 {
+		s.nw.Partition(deadAddrs)
+	}
+	s.c.Kill(kill...)
+	dead := make([]bool, n)
+	for _, i := range kill {
+		dead[i] = true
+	}
+	for i := range n {
+		if !dead[i] {
+			s.live = append(s.live, i)
+		}
+	}
+	s.res.Killed, s.res.Live = len(kill), len(s.live)
+	if len(kill) > 0 {
+		fmt.Fprintf(s.cfg.Out, "killed %d of %d nodes at once\n", len(kill), n)
+	}
+	if s.cfg.Maintain <= 0 {
+		return nil
+	}
+	var done atomic.Int64
+	secs := int64(math.Ceil(s.cfg.Maintain.Seconds()))
+	stop := figures.Progress(s.cfg.Progress, "kad sim: maintain, seconds", s.cfg.ProgressEvery, secs, &done)
+	defer stop()
+	end := time.Now().Add(s.cfg.Maintain)
+	for now := time.Now(); now.Before(end); now = time.Now() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(time.Second, end.Sub(now))):
+			done.Add(1)
+		}
+	}
+	fmt.Fprintf(s.cfg.Out, "maintained for %s (maintenance intervals divided by %g)\n", s.cfg.Maintain, s.cfg.TimeScale)
+	return nil
+}
+
+// gets gets cfg.Lookups stored keys, each from a random live node, and checks the value.
+func (s *sim) gets(ctx context.Context) error {
+	keys := make([]protocol.ID, s.cfg.Lookups)
+	from := make([]int, len(keys))
+	for i := range keys {
+		keys[i] = s.keys[s.rng.IntN(len(s.keys))]
+		from[i] = s.live[s.rng.IntN(len(s.live))]
+	}
+	outs, err := s.phase(ctx, &s.res.Get, opGet, len(keys), func(ctx context.Context, i int) outcome {
+		var o outcome
+		var got []byte
+		s.traced(&o, from[i], keys[i], true, func() (err error) {
+			got, err = s.c.Nodes[from[i]].Get(ctx, keys[i])
+			return err
+		})
+		switch {
+		case o.err != nil:
+		case !bytes.Equal(got, s.value(keys[i])):
+			o.err = fmt.Errorf("node %d: get %s: %w", from[i], keys[i].Short(), errWrongValue)
+		case !o.traced:
+			o.local, o.hops = true, 0
+		}
+		return o
+	})
+	if err != nil {
+		return err
+	}
+	s.res.Get.summarize(outs)
+	return nil
+}
+
+// lookups runs cfg.Lookups node lookups of random targets, each from a random live
+// node. One succeeds when its contacts hold the live node closest to the target (other
+// than the one asking, which a lookup never returns).
+func (s *sim) lookups(ctx context.Context) error {
+	targets := make([]protocol.ID, s.cfg.Lookups)
+	from := make([]int, len(targets))
+	for i := range targets {
+		targets[i] = s.randomID()
+		from[i] = s.live[s.rng.IntN(len(s.live))]
+	}
+	got := make([][]protocol.ID, len(targets))
+	outs, err := s.phase(ctx, &s.res.Lookup, opLookup, len(targets), func(ctx context.Context, i int) outcome {
+		var o outcome
+		s.traced(&o, from[i], targets[i], false, func() error {
+			cs, err := s.c.Nodes[from[i]].Lookup(ctx, targets[i])
+			for _, c := range cs {
+				got[i] = append(got[i], c.ID)
+			}
+			return err
+		})
+		return o
+	})
+	if err != nil {
+		return err
+	}
+	s.judge(outs, targets, from, got)
+	return nil
+}
+
+// judge fails the lookups whose contacts lack the live node closest to their target,
+// and fills in the figures of the lookups. With NAT'd hosts it also counts the lookups
+// whose contacts hold the closest live node not behind a NAT.
+func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]protocol.ID) {
+	var all, public []protocol.ID
+	index := make(map[protocol.ID]int, len(s.live))
+	for _, i := range s.live {
+		id := s.c.Nodes[i].ID()
+		all, index[id] = append(all, id), i
+		if !s.natted[i] {
+			public = append(public, id)
+		}
+	}
+	foundPublic := 0
+	for i := range outs {
+		if outs[i].err != nil {
+			continue
+		}
+		self := s.c.Nodes[from[i]].ID()
+		if s.res.NATHosts > 0 {
+			if want := closest(public, targets[i], self, 1); len(want) == 0 || slices.Contains(got[i], want[0]) {
+				foundPublic++
+			}
+		}
+		want := closest(all, targets[i], self, s.cfg.K)
+		found := 0
+		for _, id := range want {
+			if slices.Contains(got[i], id) {
+				found++
+			}
+		}
+		outs[i].closest = figures.Ratio(float64(found), float64(len(want)))
+		if len(want) > 0 && !slices.Contains(got[i], want[0]) {
+			outs[i].err = fmt.Errorf("node %d: lookup %s: %w", from[i], targets[i].Short(), errMissedClosest)
+			if s.model != nil && s.model.Host(s.c.Nodes[index[want[0]]].Addr().Addr()).Slow {
+				s.res.Lookup.MissedSlow++
+			}
+		}
+	}
+	s.res.Lookup.summarize(outs)
+	if s.res.NATHosts > 0 {
+		s.res.Lookup.SuccessPublic = figures.Ratio(float64(foundPublic), float64(len(outs)))
+	}
+}
+
+// phase runs do(ctx, i) for i in [0, count) with cfg.Parallel concurrent callers, each
+// call bounded by cfg.OpTimeout, and records in op its name and the CPU it took. The
+// caller fills in the rest of op from the outcomes.
+func (s *sim) phase(ctx context.Context, op *Op, name string, count int, do func(ctx context.Context, i int) outcome) ([]outcome, error) {
+	outs := make([]outcome, count)
+	var done atomic.Int64
+	stop := figures.Progress(s.cfg.Progress, "kad sim: "+name, s.cfg.ProgressEvery, int64(count), &done)
+	defer stop()
+	sampler := startSampler()
+	start := figures.ReadCPU()
+	figures.Each(ctx, count, s.cfg.Parallel, s.cfg.OpTimeout, &done, func(ctx context.Context, i int) {
+		outs[i] = do(ctx, i)
+	})
+	u := figures.ReadCPU().Since(start)
+	idleMin := sampler.stop(u.Idle)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	op.Op = name
+	op.setCPU(u, idleMin)
+	if u.Idle < minIdle && s.cfg.Progress != nil {
+		fmt.Fprintf(s.cfg.Progress, "kad sim: warning: the CPUs were %.0f%% idle during the %s phase (under %.0f%%): its latencies may include waiting for a CPU; lower --parallel\n",
+			100*u.Idle, name, 100*minIdle)
+	}
+	return outs, nil
+}
+
+// setIdle sets the idle fractions of the measured phases taken together.
+func (s *sim) setIdle(phases ...*Op) {
+	r := s.res
+	var wall, cpu, hostIdle float64
+	r.CPUIdleMin = 1
+	for _, op := range phases {
+		wall, cpu = wall+op.WallS, cpu+op.CPUS
+		hostIdle += op.HostIdle * op.WallS
+		r.CPUIdleMin = min(r.CPUIdleMin, op.CPUIdleMin)
+	}
+	r.CPUIdle = 1 - figures.Ratio(cpu, wall*float64(r.GOMAXPROCS))
+	r.HostIdle = figures.Ratio(hostIdle, wall)
+	for _, op := range phases {
+		if op.HostIdle < 0 {
+			r.HostIdle = -1
+		}
+	}
+}
+
+// setHeadline copies the gets' figures to the top of the result.
+func (s *sim) setHeadline() {
+	g, r := &s.res.Get, s.res
+	r.SuccessRate, r.HopsP50, r.HopsP90, r.HopsP99 = g.SuccessRate, g.HopsP50, g.HopsP90, g.HopsP99
+	r.RPCsMean, r.TimeoutsMean = g.RPCsMean, g.TimeoutsMean
+	r.LatencyP50MS, r.LatencyP90MS, r.LatencyP99MS = g.LatencyP50MS, g.LatencyP90MS, g.LatencyP99MS
+}
+
+func (s *sim) writeHeader() {
+	c := s.cfg
+	latency := "internet latency model"
+	if c.LatencyModel == LatencyFixed {
+		latency = fmt.Sprintf("fixed latency %s one way", c.Latency)
+	}
+	fmt.Fprintf(c.Out, "kad sim: %d nodes, %d values, %d gets and lookups, k %d, alpha %d, %s, loss %g, NAT %g, kill %g, seed %d, %s, GOMAXPROCS %d\n",
+		c.Nodes, c.Values, c.Lookups, c.K, c.Alpha, latency, c.Loss, c.NAT, c.Kill, c.Seed, s.res.GoVersion, s.res.GOMAXPROCS)
+}
+
+func (s *sim) writeSummary() {
+	r := s.res
+	fmt.Fprintf(s.cfg.Out, "\nlog2(%d) = %.1f; gets %.2f%% found, hops p50 %d p99 %d; lookups %.2f%% found the closest node, hops p50 %d p99 %d\n",
+		r.Nodes, r.Log2Nodes, 100*r.Get.SuccessRate, r.Get.HopsP50, r.Get.HopsP99, 100*r.Lookup.SuccessRate, r.Lookup.HopsP50, r.Lookup.HopsP99)
+	fmt.Fprintf(s.cfg.Out, "network: %d messages, %d lost, %d refused by a NAT (%d hosts behind one), %d dropped by a busy node\n",
+		r.MessagesSent, r.MessagesLost, r.MessagesFiltered, r.NATHosts, r.RequestsDropped)
+	fmt.Fprintf(s.cfg.Out, "CPU idle through the gets and lookups: %.0f%% (least idle second %.0f%%; host %s)\n",
+		100*r.CPUIdle, 100*r.CPUIdleMin, hostIdle(r.HostIdle))
+}
+
+func hostIdle(v float64) string {
+	if v < 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.0f%%", 100*v)
+}

@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"kad/protocol"
+)
+
+// smallRun is a quick run: a few hundred nodes, a fixed latency of a few milliseconds.
+func smallRun(t *testing.T, cfg Config) *Result {
+	t.Helper()
+	var out bytes.Buffer
+	cfg.Out = &out
+	cfg.LatencyModel = LatencyFixed
+	cfg.Latency = 2 * time.Millisecond
+	// Under the race detector, beside other packages' tests, on two cores: few joins at
+	// once, and time enough for a loaded machine's round trips.
+	cfg.JoinParallel = cmp.Or(cfg.JoinParallel, 8)
+	cfg.RPCTimeout = cmp.Or(cfg.RPCTimeout, 10*time.Second)
+	res, err := Run(t.Context(), cfg)
+	t.Logf("\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestRun: with no kill and no loss every get finds its value, and every lookup the
+// closest node, in at least one hop.
+func TestRun(t *testing.T) {
+	res := smallRun(t, Config{Nodes: 150, Values: 30, Lookups: 100, Seed: 3})
+	for _, op := range []*Op{&res.Put, &res.Get, &res.Lookup} {
+		if op.Count == 0 || op.OK != op.Count || op.Failed != 0 {
+			t.Errorf("%s: %d of %d succeeded (first failure %q), want all", op.Op, op.OK, op.Count, op.FirstError)
+		}
+	}
+	if res.Get.Count != 100 || res.Lookup.Count != 100 || res.Put.Count != 30 {
+		t.Errorf("counts %d puts, %d gets, %d lookups; want 30, 100, 100", res.Put.Count, res.Get.Count, res.Lookup.Count)
+	}
+	if res.SuccessRate != 1 || res.Lookup.SuccessRate != 1 {
+		t.Errorf("success rates %v (gets), %v (lookups); want 1", res.SuccessRate, res.Lookup.SuccessRate)
+	}
+	if res.Get.HopsP50 < 1 || res.Lookup.HopsP50 < 1 || res.Get.HopsP99 < res.Get.HopsP50 {
+		t.Errorf("hops p50 %d (gets), %d (lookups), p99 %d; want at least 1", res.Get.HopsP50, res.Lookup.HopsP50, res.Get.HopsP99)
+	}
+	if res.Get.HopsHistogram[0] != res.Get.Local {
+		t.Errorf("%d gets of 0 hops, %d local", res.Get.HopsHistogram[0], res.Get.Local)
+	}
+	if res.JoinFailed != 0 || res.Live != 150 || res.RoutingTableMean < float64(res.K) {
+		t.Errorf("%d joins failed, %d live, %.1f contacts per table", res.JoinFailed, res.Live, res.RoutingTableMean)
+	}
+	if res.Get.RPCsMean < 1 || res.Lookup.RPCsMean < float64(res.K) {
+		t.Errorf("RPCs per lookup %.1f (gets), %.1f (lookups)", res.Get.RPCsMean, res.Lookup.RPCsMean)
+	}
+	if res.HeapPerNodeBytes <= 0 || res.MessagesSent == 0 || res.MessagesLost != 0 {
+		t.Errorf("heap per node %v, %d messages, %d lost", res.HeapPerNodeBytes, res.MessagesSent, res.MessagesLost)
+	}
+}
+
+// TestKill: after a quarter of the nodes die at once, the k replicas keep every value
+// findable, and lookups run into the dead contacts left in the routing tables.
+func TestKill(t *testing.T) {
+	res := smallRun(t, Config{Nodes: 200, Values: 20, Lookups: 100, Seed: 4, Kill: 0.25, RPCTimeout: time.Second})
+	if res.Killed != 50 || res.Live != 150 {
+		t.Fatalf("%d killed, %d live; want 50 and 150", res.Killed, res.Live)
+	}
+	if res.Get.OK != res.Get.Count {
+		t.Errorf("%d of %d gets found their value (first failure %q), want all", res.Get.OK, res.Get.Count, res.Get.FirstError)
+	}
+	if res.Lookup.TimeoutsMean == 0 {
+		t.Error("no lookup gave up on a request: the dead nodes left no trace in the tables")
+	}
+}
+
+// TestNAT: hosts behind a NAT join (they speak first), and the NAT refuses the requests
+// of those they did not speak to.
+func TestNAT(t *testing.T) {
+	res := smallRun(t, Config{Nodes: 80, Values: 10, Lookups: 50, Seed: 5, NAT: 0.3, RPCTimeout: time.Second})
+	if res.NATHosts < 12 || res.NATHosts > 36 {
+		t.Errorf("%d of 80 hosts behind a NAT, want about 24", res.NATHosts)
+	}
+	if res.JoinFailed != 0 {
+		t.Errorf("%d joins failed (%s)", res.JoinFailed, res.JoinFirstError)
+	}
+	if res.MessagesFiltered == 0 {
+		t.Error("no request was refused by a NAT")
+	}
+	if res.Lookup.SuccessPublic == 0 {
+		t.Error("success_public not reported")
+	}
+}
+
+func TestClosest(t *testing.T) {
+	var ids []protocol.ID
+	for i := range 200 {
+		var id protocol.ID
+		id[0], id[1], id[19] = byte(i*37), byte(i), byte(i*11)
+		ids = append(ids, id)
+	}
+	target := protocol.KeyFromString("target")
+	want := slices.Clone(ids)
+	slices.SortFunc(want, target.CmpDistance)
+	none := protocol.MustParseID("ffffffffffffffffffffffffffffffffffffffff") // not among ids
+	for _, k := range []int{1, 3, 20, 200, 300} {
+		if got := closest(ids, target, none, k); !slices.Equal(got, want[:min(k, len(want))]) {
+			t.Errorf("k %d: got %d IDs, not the %d closest", k, len(got), min(k, len(want)))
+		}
+	}
+	if got := closest(ids, target, want[0], 2); !slices.Equal(got, want[1:3]) {
+		t.Errorf("skipping the closest: got %v, want %v", got, want[1:3])
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+	tests := []struct {
+		name  string
+		cfg   Config
+		field string // of Config, named by the error
+	}{
+		{name: "one node", cfg: Config{Nodes: 1}, field: "Nodes"},
+		{name: "too many nodes", cfg: Config{Nodes: MaxNodes + 1}, field: "Nodes"},
+		{name: "values", cfg: Config{Values: -1}, field: "Values"},
+		{name: "lookups", cfg: Config{Lookups: MaxLookups + 1}, field: "Lookups"},
+		{name: "latency model", cfg: Config{LatencyModel: "moon"}, field: "LatencyModel"},
+		{name: "latency", cfg: Config{Latency: -time.Second}, field: "Latency"},
+		{name: "loss", cfg: Config{Loss: 1.5}, field: "Loss"},
+		{name: "nat", cfg: Config{NAT: -0.1}, field: "NAT"},
+		{name: "kill all", cfg: Config{Nodes: 10, Kill: 0.9}, field: "Kill"},
+		{name: "maintain", cfg: Config{Maintain: MaxMaintain + 1}, field: "Maintain"},
+		{name: "time scale", cfg: Config{TimeScale: 0.5}, field: "TimeScale"},
+		{name: "join parallel", cfg: Config{JoinParallel: MaxJoinParallel + 1}, field: "JoinParallel"},
+		{name: "join peers", cfg: Config{JoinPeers: -1}, field: "JoinPeers"},
+		{name: "parallel", cfg: Config{Parallel: -2}, field: "Parallel"},
+		{name: "k", cfg: Config{K: 1000}, field: "K"},
+		{name: "alpha", cfg: Config{K: 2, Alpha: 3}, field: "Alpha"},
+		{name: "rpc timeout", cfg: Config{RPCTimeout: -time.Second}, field: "RPCTimeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Field != tt.field {
+				t.Errorf("Validate() = %v, want a *ConfigError naming %s", err, tt.field)
+			}
+			if _, rerr := Run(context.Background(), tt.cfg); rerr == nil {
+				t.Errorf("Run accepted %+v", tt.cfg)
+			}
+		})
+	}
+}
