@@ -74,6 +74,9 @@ func TestReadRSS(t *testing.T) {
 	if rss := readRSS(); rss < 1<<20 {
 		t.Errorf("RSS %d bytes, want at least a MiB", rss)
 	}
+	if total := MachineMemory(); total < readRSS() {
+		t.Errorf("the machine has %d bytes, less than this process's RSS", total)
+	}
 }
 
 // TestCPU: work done between two readings shows as CPU time of the process, and the

@@ -49,15 +49,22 @@ func PerNode(after, before uint64, n int) float64 {
 	return (float64(after) - float64(before)) / float64(n)
 }
 
+// MachineMemory returns the machine's memory in bytes (MemTotal of /proc/meminfo), or 0
+// where it cannot be read.
+func MachineMemory() uint64 { return procKB("/proc/meminfo", "MemTotal:") }
+
 // readRSS returns VmRSS from /proc/self/status in bytes, or 0 if it cannot.
-func readRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
+func readRSS() uint64 { return procKB("/proc/self/status", "VmRSS:") }
+
+// procKB returns in bytes the field of a /proc file written "key 123456 kB", or 0.
+func procKB(path, key string) uint64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:"))
+		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte(key))
 		if !ok {
 			continue
 		}

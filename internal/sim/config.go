@@ -104,6 +104,10 @@ type Config struct {
 	// RPCTimeout bounds one request of a node; OpTimeout one join, put, get or lookup.
 	RPCTimeout time.Duration
 	OpTimeout  time.Duration
+	// MaxMemory bounds the memory the process may hold (the Go runtime's, in bytes):
+	// past it the run stops with ErrOverMemory, before the machine runs out. Default:
+	// three quarters of the machine's memory.
+	MaxMemory uint64
 	// Out receives the table of results; nil discards it.
 	Out io.Writer
 	// Progress receives a line every ProgressEvery during long phases; nil means none.
@@ -127,6 +131,9 @@ func (c Config) withDefaults() Config {
 	c.RPCTimeout = cmp.Or(c.RPCTimeout, DefaultRPCTimeout)
 	c.OpTimeout = cmp.Or(c.OpTimeout, DefaultOpTimeout)
 	c.ProgressEvery = cmp.Or(c.ProgressEvery, DefaultProgressEvery)
+	if c.MaxMemory == 0 {
+		c.MaxMemory = defaultMaxMemory()
+	}
 	if c.Out == nil {
 		c.Out = io.Discard
 	}

@@ -98,9 +98,10 @@ type Result struct {
 	CPUIdle    float64 `json:"cpu_idle"`
 	CPUIdleMin float64 `json:"cpu_idle_min"`
 	HostIdle   float64 `json:"host_idle"`
-	// The whole run.
-	WallS float64 `json:"wall_s"`
-	CPUS  float64 `json:"cpu_s"`
+	// The whole run, and the most goroutines it had at once (read every second).
+	GoroutinesMax int     `json:"goroutines_max"`
+	WallS         float64 `json:"wall_s"`
+	CPUS          float64 `json:"cpu_s"`
 }
 
 // Op is the figures of one operation run Count times. Hops, latency and rounds are of

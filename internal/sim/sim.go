@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -37,12 +36,6 @@ const idleSettle = 5 * time.Second
 // spent waiting for a CPU rather than for the simulated network.
 const minIdle = 0.3
 
-// Errors of operations that returned without an error but did not succeed.
-var (
-	errWrongValue    = errors.New("wrong value")
-	errMissedClosest = errors.New("the closest live node is not among the contacts returned")
-)
-
 // sim is one run.
 type sim struct {
 	cfg Config
@@ -71,6 +64,15 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	start := figures.ReadCPU()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// fail returns err, or why the watchdog stopped the run.
+	fail := func(err error) (*Result, error) {
+		if cause := context.Cause(ctx); ctx.Err() != nil && cause != nil {
+			return nil, cause
+		}
+		return nil, err
+	}
 	s := &sim{
 		cfg: cfg,
 		rng: rand.New(rand.NewPCG(cfg.Seed^0x2545f4914f6cdd1d, cfg.Seed)),
@@ -89,6 +91,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	s.writeHeader()
 	base := figures.ReadMemory()
+	wd := startWatchdog(cfg.MaxMemory, cancel)
+	defer func() {
+		most := wd.stop()
+		if res != nil {
+			res.GoroutinesMax = most
+		}
+	}()
 	defer func() {
 		if s.c == nil {
 			return
@@ -105,7 +114,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}()
 
 	if err := s.build(ctx); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	figures.Settle(idleSettle)
 	idle := figures.ReadMemory()
@@ -118,18 +127,18 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	fmt.Fprintln(cfg.Out)
 	writeTableHeader(cfg.Out)
 	if err := s.puts(ctx); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	writeTableRow(cfg.Out, &s.res.Put)
 	if err := s.scenario(ctx); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if err := s.gets(ctx); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	writeTableRow(cfg.Out, &s.res.Get)
 	if err := s.lookups(ctx); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	writeTableRow(cfg.Out, &s.res.Lookup)
 	s.setIdle(&s.res.Get, &s.res.Lookup)

@@ -157,3 +157,13 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestOverMemory: a run that holds more memory than allowed stops with ErrOverMemory
+// instead of taking the machine down.
+func TestOverMemory(t *testing.T) {
+	_, err := Run(t.Context(), Config{Nodes: 50, Values: 5, Lookups: 5, MaxMemory: 1 << 20,
+		LatencyModel: LatencyFixed, Latency: 2 * time.Millisecond})
+	if !errors.Is(err, ErrOverMemory) {
+		t.Fatalf("Run = %v, want ErrOverMemory", err)
+	}
+}
