@@ -133,29 +133,36 @@ func (n *Node) maintain() {
 			case taskRepublish:
 				background(&republishing, n.republish)
 			}
-		case nc := <-n.newcomers:
-			select {
-			case handOffs <- struct{}{}:
-			case <-n.ctx.Done():
-				return
+		case <-n.newcomers.ready:
+			for _, nc := range n.newcomers.take() {
+				select {
+				case handOffs <- struct{}{}:
+				case <-n.ctx.Done():
+					return
+				}
+				wg.Add(1)
+				go func() {
+					defer func() { <-handOffs; wg.Done() }()
+					n.handOff(nc)
+				}()
 			}
-			wg.Add(1)
-			go func() {
-				defer func() { <-handOffs; wg.Done() }()
-				n.handOff(nc)
-			}()
-		case c := <-n.pings:
-			select {
-			case sem <- struct{}{}:
-			case <-n.ctx.Done():
-				n.table.PingDropped(c)
-				return
+		case <-n.pings.ready:
+			pings := n.pings.take()
+			for i, c := range pings {
+				select {
+				case sem <- struct{}{}:
+				case <-n.ctx.Done():
+					for _, c := range pings[i:] {
+						n.table.PingDropped(c)
+					}
+					return
+				}
+				wg.Add(1)
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					n.check(c)
+				}()
 			}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				n.check(c)
-			}()
 		}
 	}
 }

@@ -41,9 +41,9 @@ type Node struct {
 	mu     sync.Mutex     // guards closed, so wg.Add never races wg.Wait
 	closed bool
 	once   sync.Once
-	pings  chan protocol.Contact
+	pings  *queue[protocol.Contact]
 	// newcomers are contacts new to the routing table, for handOff.
-	newcomers chan newcomer
+	newcomers *queue[newcomer]
 
 	limiter  *sourceLimiter // nil when RequestRate < 0
 	counters counters
@@ -66,9 +66,9 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		tr:    tr,
 		log:   cfg.Logger,
 		store: cfg.Store,
-		pings: make(chan protocol.Contact, pingQueueLen),
+		pings: newQueue[protocol.Contact](pingQueueLen),
 
-		newcomers: make(chan newcomer, newcomerQueueLen),
+		newcomers: newQueue[newcomer](newcomerQueueLen),
 
 		published: make(map[protocol.ID][]byte),
 	}

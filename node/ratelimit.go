@@ -2,35 +2,53 @@ package node
 
 import (
 	"net/netip"
+	"sync"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
-	"golang.org/x/time/rate"
 
 	"kad/routing"
 )
 
-// rateLimiterSources bounds how many senders the rate limiter remembers; the least
-// recently heard ones are forgotten first (and start again with a full burst).
+// rateLimiterSources bounds how many senders the rate limiter remembers at once.
 const rateLimiterSources = 4096
 
 // sourceLimiter holds one token bucket per sender, so that no sender can take more than
 // its share of the node's handling (DESIGN.md: limits where requests enter the node).
+//
+// A bucket is 16 bytes in a map whose keys and values hold no pointers, so a node that
+// hears from thousands of senders costs the garbage collector nothing to scan. A sender
+// whose bucket has refilled is indistinguishable from one never heard, so such buckets
+// are dropped: by sweep, which the node calls periodically, and whenever the map is full.
+// A full map of senders that are all still draining loses an arbitrary eighth of them,
+// who start again with a full burst, as a least-recently-used cache would have them do.
+// The arithmetic is golang.org/x/time/rate's Limiter.AllowN, which the tests keep as the
+// reference.
 type sourceLimiter struct {
-	limit rate.Limit
-	burst int
-	cache *lru.Cache[netip.AddrPort, *rate.Limiter]
+	perSecond float64 // tokens added per second
+	burst     float64
+	epoch     time.Time // buckets' times are nanoseconds since epoch (monotonic)
+
+	mu      sync.Mutex
+	buckets map[sourceKey]tokenBucket
+}
+
+// sourceKey is a sender: an IP and a port, the port 0 for public addresses.
+type sourceKey struct {
+	ip   [16]byte
+	port uint16
+}
+
+// tokenBucket is a sender's tokens at a time (nanoseconds since the limiter's epoch).
+type tokenBucket struct {
+	tokens float64
+	at     int64
 }
 
 func newSourceLimiter(perSecond float64, burst int) *sourceLimiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	cache, err := lru.New[netip.AddrPort, *rate.Limiter](rateLimiterSources)
-	if err != nil {
-		panic(err) // only for a non-positive size
-	}
-	return &sourceLimiter{limit: rate.Limit(perSecond), burst: burst, cache: cache}
+	return &sourceLimiter{perSecond: perSecond, burst: float64(burst), epoch: time.Now(),
+		buckets: make(map[sourceKey]tokenBucket)}
 }
 
 // allow reports whether a request from addr may be handled now. A nil limiter allows all.
@@ -43,16 +61,81 @@ func (l *sourceLimiter) allow(addr netip.AddrPort, now time.Time) bool {
 	if l == nil {
 		return true
 	}
-	key := addr
-	if ip := addr.Addr().Unmap(); !routing.Exempt(ip) {
-		key = netip.AddrPortFrom(ip, 0)
+	ip := addr.Addr().Unmap()
+	key := sourceKey{ip: ip.As16()}
+	if routing.Exempt(ip) {
+		key.port = addr.Port()
 	}
-	lim, ok := l.cache.Get(key)
-	if !ok {
-		lim = rate.NewLimiter(l.limit, l.burst)
-		// Two requests from a new sender at once may each add a limiter; the loser's
-		// token is lost, which errs on the side of letting the sender through.
-		l.cache.Add(key, lim)
+	at := int64(now.Sub(l.epoch))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if ok {
+		b.tokens = l.refill(b, at)
+	} else {
+		if len(l.buckets) >= rateLimiterSources {
+			l.makeRoom(at)
+		}
+		b.tokens = l.burst
 	}
-	return lim.AllowN(now, 1)
+	b.at = max(b.at, at)
+	allowed := b.tokens >= 1
+	if allowed {
+		b.tokens--
+	}
+	l.buckets[key] = b
+	return allowed
+}
+
+// refill returns b's tokens at time at, at most a burst. l.mu is held.
+func (l *sourceLimiter) refill(b tokenBucket, at int64) float64 {
+	if at <= b.at {
+		return b.tokens
+	}
+	return min(l.burst, b.tokens+float64(at-b.at)/1e9*l.perSecond)
+}
+
+// sweep drops the buckets that are full again at now, and so mean nothing.
+func (l *sourceLimiter) sweep(now time.Time) {
+	if l == nil {
+		return
+	}
+	at := int64(now.Sub(l.epoch))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweepLocked(at)
+}
+
+func (l *sourceLimiter) sweepLocked(at int64) int {
+	dropped := 0
+	for k, b := range l.buckets {
+		if l.refill(b, at) >= l.burst {
+			delete(l.buckets, k)
+			dropped++
+		}
+	}
+	return dropped
+}
+
+// makeRoom frees room for a new sender in a full map: the full buckets go, and if that
+// frees less than an eighth of the map, arbitrary buckets go until an eighth is free, so
+// that a flood of senders pays for a sweep once per eighth of the map, not once per
+// request. l.mu is held.
+func (l *sourceLimiter) makeRoom(at int64) {
+	need := rateLimiterSources / 8
+	need -= l.sweepLocked(at)
+	for k := range l.buckets {
+		if need <= 0 {
+			break
+		}
+		delete(l.buckets, k)
+		need--
+	}
+}
+
+// senders returns how many senders the limiter remembers.
+func (l *sourceLimiter) senders() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
 }

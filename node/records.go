@@ -129,6 +129,7 @@ func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, send
 
 // expire removes the records whose lifetime has passed.
 func (n *Node) expire(now time.Time) {
+	n.limiter.sweep(now)
 	var dead []protocol.ID
 	if err := n.store.Range(func(r store.Record) bool {
 		if r.Expired(now) {

@@ -34,17 +34,14 @@ func (n *Node) record(c protocol.Contact, o outcome) {
 	case outcomeAnswered, outcomeRequested:
 		res := n.table.Seen(c)
 		if res.Added && n.store.Len() > 0 {
-			select {
-			case n.newcomers <- newcomer{c, o == outcomeAnswered}:
-			default: // replication brings the records within ReplicateInterval
-			}
+			// When the queue is full, replication brings the records within
+			// ReplicateInterval.
+			n.newcomers.push(newcomer{c, o == outcomeAnswered})
 		}
 		if res.Ping.ID.IsZero() {
 			return
 		}
-		select {
-		case n.pings <- res.Ping:
-		default:
+		if !n.pings.push(res.Ping) {
 			// The queue of checks is full: the check is not sent, and the bucket will ask
 			// again on the next contact it cannot admit.
 			n.table.PingDropped(res.Ping)

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -31,8 +32,15 @@ type Table struct {
 	// the table (an eclipse attack). Negative: no limit.
 	perBucket, perTable int
 
-	mu      sync.Mutex
-	buckets [protocol.IDBits]bucket
+	// epoch is when the table was made: its times are nanoseconds since then, which keeps
+	// their monotonic clock reading in eight bytes.
+	epoch time.Time
+
+	mu sync.Mutex
+	// buckets[i] holds the contacts sharing i leading bits with self. It grows to the
+	// deepest bucket used: of the IDBits possible, a node in a network of N uses about
+	// log2(N/k) + a few, and the empty ones beyond cost nothing.
+	buckets []bucket
 	size    int
 	subnets map[netip.Prefix]int // contacts per public subnet, over the whole table
 }
@@ -76,7 +84,7 @@ func (t *Table) admits(b *bucket, c protocol.Contact) bool {
 
 // addEntry appends e to b and counts it. t.mu is held.
 func (t *Table) addEntry(b *bucket, e entry) {
-	b.entries = append(b.entries, e)
+	b.entries = appendEntry(b.entries, e, t.k)
 	t.size++
 	if p, ok := Subnet(e.Addr); ok {
 		t.subnets[p]++
@@ -97,21 +105,39 @@ func (t *Table) removeEntry(b *bucket, i int) {
 type bucket struct {
 	entries      []entry // least-recently seen first
 	replacements []entry // most recently seen last, at most k
+	lastLookup   int64   // table time of the last lookup into the bucket; never: none
 	pinging      bool    // a liveness check of entries[0] is under way
-	lastLookup   time.Time
 }
+
+// never is the table time of what has not happened.
+const never = math.MinInt64
 
 type entry struct {
 	protocol.Contact
-	fails    int
-	lastSeen time.Time
+	fails    uint32
+	lastSeen int64 // table time
 }
+
+// appendEntry appends e to s, growing its array at most to k entries, which a bucket
+// and its replacement cache never pass: append's doubling would leave a full bucket of
+// 20 in an array of 32.
+func appendEntry(s []entry, e entry, k int) []entry {
+	if len(s) == cap(s) {
+		grown := make([]entry, len(s), max(min(2*cap(s), k), len(s)+1, 2))
+		copy(grown, s)
+		s = grown
+	}
+	return append(s, e)
+}
+
+// at returns now in table time.
+func (t *Table) at(now time.Time) int64 { return int64(now.Sub(t.epoch)) }
 
 // NewTable returns an empty table for a node with ID self and bucket size k, with the
 // default subnet limits.
 func NewTable(self protocol.ID, k int) *Table {
 	return &Table{self: self, k: k, perBucket: DefaultMaxPerSubnetBucket,
-		perTable: DefaultMaxPerSubnetTable, subnets: make(map[netip.Prefix]int)}
+		perTable: DefaultMaxPerSubnetTable, subnets: make(map[netip.Prefix]int), epoch: time.Now()}
 }
 
 // SeenResult tells the caller of Seen what happened and what it must do.
@@ -134,10 +160,10 @@ func (t *Table) Seen(c protocol.Contact) SeenResult {
 	if c.ID == t.self {
 		return SeenResult{}
 	}
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b := t.bucketFor(c.ID)
+	now := t.at(time.Now())
+	b := t.grow(t.self.CommonPrefixLen(c.ID))
 	if i := b.index(c.ID); i >= 0 {
 		e := b.entries[i]
 		if e.Addr != c.Addr {
@@ -158,7 +184,7 @@ func (t *Table) Seen(c protocol.Contact) SeenResult {
 		return SeenResult{Added: true}
 	}
 	b.addReplacement(entry{Contact: c, lastSeen: now}, t.k)
-	if b.pinging || now.Sub(b.entries[0].lastSeen) < livenessWindow {
+	if b.pinging || now-b.entries[0].lastSeen < int64(livenessWindow) {
 		return SeenResult{}
 	}
 	b.pinging = true
@@ -181,7 +207,7 @@ func (t *Table) PingDone(c protocol.Contact, alive bool) {
 	}
 	if alive {
 		e := b.entries[i]
-		e.fails, e.lastSeen = 0, time.Now()
+		e.fails, e.lastSeen = 0, t.at(time.Now())
 		copy(b.entries[i:], b.entries[i+1:])
 		b.entries[len(b.entries)-1] = e
 		return
@@ -301,13 +327,15 @@ func (t *Table) appendClosest(dst []protocol.Contact, target protocol.ID, n int,
 	if cpl == protocol.IDBits {
 		cpl = protocol.IDBits - 1
 	}
-	dst = insertBucket(dst, start, n, target, &t.buckets[cpl], liveOnly)
+	if cpl < len(t.buckets) {
+		dst = insertBucket(dst, start, n, target, &t.buckets[cpl], liveOnly)
+	}
 	if len(dst)-start < n {
-		for i := cpl + 1; i < protocol.IDBits; i++ {
+		for i := cpl + 1; i < len(t.buckets); i++ {
 			dst = insertBucket(dst, start, n, target, &t.buckets[i], liveOnly)
 		}
 	}
-	for i := cpl - 1; i >= 0 && len(dst)-start < n; i-- {
+	for i := min(cpl, len(t.buckets)) - 1; i >= 0 && len(dst)-start < n; i-- {
 		dst = insertBucket(dst, start, n, target, &t.buckets[i], liveOnly)
 	}
 	return dst
@@ -355,9 +383,8 @@ func (t *Table) All() []protocol.Contact {
 func (t *Table) Touch(target protocol.ID, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i := t.self.CommonPrefixLen(target)
-	if i < protocol.IDBits {
-		t.buckets[i].lastLookup = now
+	if i := t.self.CommonPrefixLen(target); i < protocol.IDBits {
+		t.grow(i).lastLookup = t.at(now)
 	}
 }
 
@@ -366,19 +393,29 @@ func (t *Table) StaleBuckets(before time.Time, maxIndex int) []int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []int
+	at := t.at(before)
 	for i := 0; i <= maxIndex && i < protocol.IDBits; i++ {
-		if t.buckets[i].lastLookup.Before(before) {
+		if i >= len(t.buckets) || t.buckets[i].lastLookup < at {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// bucketFor returns the bucket id belongs in, or nil for the node's own ID. t.mu is held.
+// bucketFor returns the bucket id belongs in, or nil for the node's own ID and for a
+// bucket not grown yet, which is empty. t.mu is held.
 func (t *Table) bucketFor(id protocol.ID) *bucket {
 	i := t.self.CommonPrefixLen(id)
-	if i == protocol.IDBits {
+	if i >= len(t.buckets) {
 		return nil
+	}
+	return &t.buckets[i]
+}
+
+// grow returns bucket i (< IDBits), adding the empty buckets up to it. t.mu is held.
+func (t *Table) grow(i int) *bucket {
+	for len(t.buckets) <= i {
+		t.buckets = append(t.buckets, bucket{lastLookup: never})
 	}
 	return &t.buckets[i]
 }
@@ -397,7 +434,7 @@ func (b *bucket) addReplacement(e entry, k int) {
 	if len(b.replacements) >= k {
 		b.replacements = slices.Delete(b.replacements, 0, 1)
 	}
-	b.replacements = append(b.replacements, e)
+	b.replacements = appendEntry(b.replacements, e, k)
 }
 
 func (b *bucket) removeReplacement(id protocol.ID) {
