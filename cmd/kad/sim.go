@@ -37,6 +37,22 @@ func simFlagList() []cli.Flag {
 			Usage: "fraction `F` of the nodes killed at once after the values are stored"},
 		&cli.DurationFlag{Name: "maintain", Value: 0,
 			Usage: "let maintenance run `D` after the kill, before measuring"},
+		&cli.DurationFlag{Name: "churn-median", Value: 0,
+			Usage: "median session `D` of the churn: nodes leave silently and new ones join in their place; 0 for none"},
+		&cli.Float64Flag{Name: "churn-shape", Value: sim.DefaultChurnShape,
+			Usage: "Weibull shape `S` of the churn's session lengths (below 1: heavy-tailed)"},
+		&cli.DurationFlag{Name: "duration", Value: 0,
+			Usage: "simulated length `D` of the scenario (of the churn), run in D divided by --time-scale"},
+		&cli.Float64Flag{Name: "partition", Value: 0,
+			Usage: "fraction `F` of the live nodes split off from the others when the scenario begins"},
+		&cli.DurationFlag{Name: "partition-for", Value: 0,
+			Usage: "simulated time `D` until the partition heals"},
+		&cli.DurationFlag{Name: "sample", Value: 0,
+			Usage: "simulated time `D` between two rounds of gets during the scenario; 0 for a 24th of it"},
+		&cli.IntFlag{Name: "sample-gets", Value: sim.DefaultSampleGets,
+			Usage: "`G` gets in each round during the scenario"},
+		&cli.StringFlag{Name: "plot",
+			Usage: "write the hops, the latency CDF and the success over time to `FILE` (.png, .svg or .pdf)"},
 		&cli.Float64Flag{Name: "time-scale", Value: sim.DefaultTimeScale,
 			Usage: "divide the maintenance intervals (tRefresh, tReplicate, tRepublish, tExpire) by `X`"},
 		&cli.IntFlag{Name: "k", Value: protocol.K,
@@ -67,18 +83,29 @@ var simConfigFlags = map[string]string{
 	"Kill": "kill", "Maintain": "maintain", "TimeScale": "time-scale", "K": "k", "Alpha": "alpha",
 	"JoinParallel": "join-parallel", "JoinPeers": "join-peers", "Parallel": "parallel",
 	"RPCTimeout": "rpc-timeout", "OpTimeout": "timeout", "ProgressEvery": "progress",
+	"ChurnMedian": "churn-median", "ChurnShape": "churn-shape", "Duration": "duration",
+	"Partition": "partition", "PartitionFor": "partition-for", "Sample": "sample", "SampleGets": "sample-gets",
+}
+
+// simFlags are the flags of `kad sim`: the simulation's, and where to plot it.
+type simFlags struct {
+	cfg  sim.Config
+	plot string // empty: none
 }
 
 // parseSimFlags checks the flags of `kad sim`; every error is a usage error. Progress
 // goes to the App's standard error.
-func parseSimFlags(c *cli.Context) (sim.Config, error) {
+func parseSimFlags(c *cli.Context) (simFlags, error) {
 	if c.Args().Present() {
-		return sim.Config{}, usageErrorf("sim takes no arguments, got %q", c.Args().First())
+		return simFlags{}, usageErrorf("sim takes no arguments, got %q", c.Args().First())
 	}
 	// On the command line 0 is a value to refuse where in Config it means the default.
-	timeScale := c.Float64("time-scale")
+	timeScale, shape := c.Float64("time-scale"), c.Float64("churn-shape")
 	if timeScale == 0 {
 		timeScale = -1
+	}
+	if shape == 0 {
+		shape = -1
 	}
 	cfg := sim.Config{
 		Nodes:         flagValue(c.Int("nodes")),
@@ -103,51 +130,68 @@ func parseSimFlags(c *cli.Context) (sim.Config, error) {
 		OpTimeout:     flagValue(c.Duration("timeout")),
 		Progress:      c.App.ErrWriter,
 		ProgressEvery: c.Duration("progress"),
+		ChurnMedian:   c.Duration("churn-median"),
+		ChurnShape:    shape,
+		Duration:      c.Duration("duration"),
+		Partition:     c.Float64("partition"),
+		PartitionFor:  c.Duration("partition-for"),
+		Sample:        c.Duration("sample"),
+		SampleGets:    flagValue(c.Int("sample-gets")),
 	}
+	f := simFlags{cfg: cfg, plot: c.String("plot")}
 	switch {
 	case cfg.ProgressEvery < 0:
-		return cfg, usageErrorf("--progress %v: want 0 or more", cfg.ProgressEvery)
+		return f, usageErrorf("--progress %v: want 0 or more", cfg.ProgressEvery)
 	case cfg.ProgressEvery == 0:
-		cfg.Progress = nil
+		f.cfg.Progress = nil
 	}
 	if cfg.LatencyModel == "" {
-		return cfg, usageErrorf("--latency-model \"\": want %s or %s", sim.LatencyInternet, sim.LatencyFixed)
+		return f, usageErrorf("--latency-model \"\": want %s or %s", sim.LatencyInternet, sim.LatencyFixed)
 	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, configFlagError(c, err, simConfigFlags)
+	if c.IsSet("plot") {
+		if err := sim.CheckPlot(f.plot); err != nil {
+			return f, usageErrorf("--plot %q: %v", f.plot, err)
+		}
 	}
-	return cfg, nil
+	if err := f.cfg.Validate(); err != nil {
+		return f, configFlagError(c, err, simConfigFlags)
+	}
+	return f, nil
 }
 
 func simCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "sim",
-		Usage:     "simulate a network of real nodes over a modelled internet, in this process",
-		UsageText: "kad sim [--nodes N] [--values V] [--lookups M] [--seed S] [--latency-model internet|fixed] [--nat F] [--kill F] [flags]",
+		Name:  "sim",
+		Usage: "simulate a network of real nodes over a modelled internet, in this process",
+		UsageText: "kad sim [--nodes N] [--values V] [--lookups M] [--seed S] [--latency-model internet|fixed] [--nat F] [--kill F]\n" +
+			"       [--churn-median D --duration D] [--partition F --partition-for D] [--time-scale X] [--plot FILE] [flags]",
 		Description: "Builds a network of N real kad nodes on the in-memory transport, with the delays of a\n" +
 			"modelled internet (or a fixed latency), loss and NAT; joins them with their own Bootstrap;\n" +
-			"stores V values; kills a fraction of the nodes and lets maintenance run if asked; then\n" +
-			"measures M gets and M node lookups from random live nodes: success, hops, RPCs, timeouts\n" +
-			"and latency. Prints a table and, as its last line, one JSON object with every figure.\n" +
+			"stores V values; applies the scenario: kills a fraction of the nodes and lets maintenance\n" +
+			"run, replaces nodes as a churn schedule says, splits the network and heals it, sampling\n" +
+			"rounds of gets into a timeline as it goes; then measures M gets and M node lookups from\n" +
+			"random live nodes: success, hops, RPCs, timeouts and latency. Prints a table and, as its\n" +
+			"last line, one JSON object with every figure.\n" +
 			"SIMULATION.md describes the method and the figures.",
 		Flags:        simFlagList(),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			cfg, err := parseSimFlags(c)
+			f, err := parseSimFlags(c)
 			if err != nil {
 				return err
 			}
-			return runSim(c, cfg)
+			return runSim(c, f)
 		},
 	}
 }
 
-// runSim runs the simulation and prints the JSON line last, on the App's standard
-// output. SIGINT or SIGTERM stops it, closing every node.
-func runSim(c *cli.Context, cfg sim.Config) error {
+// runSim runs the simulation, writes the plot if asked, and prints the JSON line last,
+// on the App's standard output. SIGINT or SIGTERM stops it, closing every node.
+func runSim(c *cli.Context, f simFlags) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	stdout := c.App.Writer
+	cfg := f.cfg
 	cfg.Out = stdout
 	res, err := sim.Run(ctx, cfg)
 	if err != nil {
@@ -155,6 +199,12 @@ func runSim(c *cli.Context, cfg sim.Config) error {
 			return cli.Exit(errors.New("sim: interrupted"), exitFailure)
 		}
 		return cli.Exit(fmt.Errorf("sim: %w", err), exitFailure)
+	}
+	if f.plot != "" {
+		if err := sim.WritePlot(f.plot, res); err != nil {
+			return cli.Exit(fmt.Errorf("sim: %w", err), exitFailure)
+		}
+		fmt.Fprintf(stdout, "hops, latency CDF and success over time written to %s\n", f.plot)
 	}
 	line, err := res.JSON()
 	if err != nil {

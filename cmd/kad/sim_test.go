@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,6 +70,54 @@ func TestSim(t *testing.T) {
 	}
 }
 
+// TestSimScenario runs `kad sim` with churn and a plot: the JSON line has the timeline
+// of the rounds of gets during the churn, and the plot is a PNG.
+func TestSimScenario(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	path := filepath.Join(t.TempDir(), "sim.png")
+	args := []string{"kad", "sim", "--nodes", "50", "--values", "10", "--lookups", "10", "--seed", "3",
+		"--latency-model", "fixed", "--latency", "2ms", "--progress", "0", "--join-parallel", "8", "--rpc-timeout", "1s",
+		"--churn-median", "1h", "--duration", "20m", "--time-scale", "720", "--sample", "5m", "--sample-gets", "20",
+		"--plot", path}
+	if code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("%q: exit status %d, stderr %q", args, code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	t.Logf("%s", strings.Join(lines[:len(lines)-1], "\n"))
+	var res struct {
+		Left       int      `json:"left"`
+		SuccessMin *float64 `json:"success_min"`
+		Timeline   []struct {
+			AtS         float64 `json:"at_s"`
+			Live        int     `json:"live"`
+			Gets        int     `json:"gets"`
+			SuccessRate float64 `json:"success_rate"`
+		} `json:"timeline"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Left == 0 || len(res.Timeline) != 4 || res.SuccessMin == nil {
+		t.Fatalf("%d left, %d samples, success_min %v; want some, 4 and a rate", res.Left, len(res.Timeline), res.SuccessMin)
+	}
+	for _, sm := range res.Timeline {
+		if sm.AtS <= 0 || sm.Live == 0 || sm.Gets == 0 || sm.SuccessRate < *res.SuccessMin {
+			t.Errorf("sample %+v (success_min %v)", sm, *res.SuccessMin)
+		}
+	}
+	if !strings.Contains(stdout.String(), "written to "+path) {
+		t.Errorf("stdout does not name the plot %s", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("%s: %v", path, err)
+	}
+}
+
 // TestSimUsageErrors checks that a bad flag of `kad sim` ends it with status 2 and one
 // line on stderr naming the flag, as for `kad bench`.
 func TestSimUsageErrors(t *testing.T) {
@@ -98,6 +149,21 @@ func TestSimUsageErrors(t *testing.T) {
 		{name: "bad timeout", args: []string{"--timeout", "soon"}, want: "soon"},
 		{name: "negative progress", args: []string{"--progress", "-1s"}, want: "--progress"},
 		{name: "bad seed", args: []string{"--seed", "-3"}, want: "-3"},
+		{name: "churn without duration", args: []string{"--churn-median", "1h"}, want: "--duration 0s: want more than 0 with churn"},
+		{name: "negative churn median", args: []string{"--churn-median", "-1h", "--duration", "1h"}, want: "--churn-median -1h0m0s: want 0..168h0m0s"},
+		{name: "churn too fast", args: []string{"--churn-median", "1ns", "--duration", "24h"}, want: "--churn-median 1ns: want sessions long enough"},
+		{name: "zero churn shape", args: []string{"--churn-shape", "0"}, want: "--churn-shape 0: want more than 0, at most 10"},
+		{name: "churn shape over 10", args: []string{"--churn-shape", "11"}, want: "--churn-shape 11"},
+		{name: "long duration", args: []string{"--duration", "200h"}, want: "--duration 200h0m0s: want 0..168h0m0s"},
+		{name: "partition over 1", args: []string{"--partition", "1.5"}, want: "--partition 1.5: want 0..1"},
+		{name: "partition of nobody", args: []string{"--nodes", "10", "--partition", "0.05", "--partition-for", "1h"}, want: "--partition 0.05: want a fraction"},
+		{name: "partition forever", args: []string{"--partition", "0.5"}, want: "--partition-for 0s: want more than 0"},
+		{name: "partition past the end", args: []string{"--partition", "0.5", "--partition-for", "2h", "--duration", "1h"}, want: "--partition-for 2h0m0s: want at most the duration"},
+		{name: "too many samples", args: []string{"--duration", "24h", "--sample", "1s"}, want: "--sample 1s: want at least"},
+		{name: "negative sample", args: []string{"--duration", "24h", "--sample", "-1m"}, want: "--sample -1m0s"},
+		{name: "no sample gets", args: []string{"--sample-gets", "0"}, want: "--sample-gets 0"},
+		{name: "plot format", args: []string{"--plot", "sim.gif"}, want: `--plot "sim.gif": want a file name ending in .png`},
+		{name: "empty plot", args: []string{"--plot", ""}, want: `--plot ""`},
 		{name: "unknown flag", args: []string{"--churn", "0.1"}, want: "unknown flag --churn"},
 		{name: "argument", args: []string{"extra"}, want: "extra"},
 	}

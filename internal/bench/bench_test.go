@@ -56,25 +56,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestDecadeTicks(t *testing.T) {
-	ticks := decadeTicks{}.Ticks(0.15, 30)
-	var labels []string
-	for _, tk := range ticks {
-		if tk.Value < 0.15 || tk.Value > 30 {
-			t.Errorf("tick %v outside [0.15, 30]", tk.Value)
-		}
-		if tk.Label != "" {
-			labels = append(labels, tk.Label)
-		}
-	}
-	if got, want := strings.Join(labels, " "), "0.2 0.5 1 2 5 10 20"; got != want {
-		t.Errorf("labels %q, want %q", got, want)
-	}
-	if ticks := (decadeTicks{}).Ticks(0, 1); ticks != nil {
-		t.Errorf("ticks from 0: %v, want none", ticks)
-	}
-}
-
 // TestRunMem runs a small cluster in memory and checks the table and the figures.
 func TestRunMem(t *testing.T) {
 	var out bytes.Buffer

@@ -7,13 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"kad/internal/figures"
 )
 
 // Colours of the operations; the parallel phase of each is dashed.
@@ -33,7 +34,7 @@ func WritePlot(path string, r *Result) error {
 	p.X.Label.Text = "latency (ms, log scale)"
 	p.Y.Label.Text = "fraction of operations"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = decadeTicks{}
+	p.X.Tick.Marker = figures.DecadeTicks{}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
 	// The legend goes to the right of the plot, where it hides no line.
@@ -95,30 +96,4 @@ func WritePlot(path string, r *Result) error {
 		return fmt.Errorf("plot: %w", err)
 	}
 	return nil
-}
-
-// decadeTicks marks a log axis at 1, 2 and 5 times each power of ten, with labels, and
-// at the other multiples without.
-type decadeTicks struct{}
-
-func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
-	if lo <= 0 || hi <= lo {
-		return nil
-	}
-	var ticks []plot.Tick
-	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-		pow := math.Pow(10, e)
-		for m := 1; m <= 9; m++ {
-			v := float64(m) * pow
-			if v < lo || v > hi {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if m == 1 || m == 2 || m == 5 {
-				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
-			}
-			ticks = append(ticks, t)
-		}
-	}
-	return ticks
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"kad/internal/churn"
 	"kad/node"
 	"kad/protocol"
 )
@@ -34,6 +35,10 @@ const (
 	DefaultRPCTimeout    = time.Second
 	DefaultOpTimeout     = time.Minute
 	DefaultProgressEvery = 5 * time.Second
+	DefaultChurnShape    = churn.DefaultShape
+	DefaultSampleGets    = 100
+	// DefaultSamples is how many samples a scenario's timeline has when Sample is 0.
+	DefaultSamples = 24
 )
 
 // Bounds of Config, so that every loop of a run is bounded.
@@ -48,13 +53,24 @@ const (
 	MaxJoinPeers    = 16
 	MaxParallel     = 1024
 	MaxTimeout      = time.Hour
+	// MaxDuration bounds a scenario's simulated length, and the median session and
+	// partition within it.
+	MaxDuration = 7 * 24 * time.Hour
+	// MaxSamples bounds a timeline's length.
+	MaxSamples = 10_000
+	// MaxDepartures bounds the churn schedule: Nodes plus MaxDepartures nodes at most
+	// are ever started.
+	MaxDepartures = 1_000_000
 )
 
 // Config describes one simulation. Zero values mean the defaults above, except for
-// Seed, Loss, NAT, Kill and Maintain, for which 0 is a value like any other (no loss,
-// no NAT, no kill, no wait). The same seed gives the same node IDs, hosts and places on
-// the map, the same NAT'd hosts, keys, killed nodes, callers and lookup targets; which
-// nodes a node joins through depends on which have finished joining when it starts.
+// Seed, Loss, NAT, Kill, Maintain, ChurnMedian, Duration, Partition and PartitionFor,
+// for which 0 is a value like any other (no loss, no NAT, no kill, no wait, no churn,
+// no partition). The same seed gives the same node IDs, hosts and places on the map,
+// the same NAT'd hosts, keys, killed nodes, churn schedule (which nodes leave when, and
+// the identities of those that replace them), partitioned nodes, callers and lookup
+// targets; which nodes a node joins through depends on which have finished joining
+// when it starts.
 type Config struct {
 	// Nodes is how many nodes the network has (2..MaxNodes).
 	Nodes int
@@ -86,6 +102,27 @@ type Config struct {
 	// the gets and lookups are measured.
 	Kill     float64
 	Maintain time.Duration
+	// ChurnMedian, when not 0, makes nodes come and go through the scenario as package
+	// internal/churn schedules it: each of the Nodes slots holds one node at a time,
+	// whose session lasts a time drawn from a Weibull distribution of median ChurnMedian
+	// and shape ChurnShape; when it ends the node leaves silently and a new node, with a
+	// new identity and a new address, joins in its place.
+	ChurnMedian time.Duration
+	ChurnShape  float64
+	// Duration is the scenario's simulated length; it runs Duration/TimeScale of real
+	// time. Unlike Maintain, which is real time, it is scaled like the maintenance
+	// intervals. The scenario lasts the longest of Duration, Maintain×TimeScale and,
+	// when neither is set, twice PartitionFor.
+	Duration time.Duration
+	// Sample is the simulated time between two rounds of SampleGets gets during the
+	// scenario, each recorded in Result.Timeline. Default: a 24th of the scenario.
+	Sample     time.Duration
+	SampleGets int
+	// Partition is the fraction of the live nodes split off, at the scenario's start,
+	// into a group of their own that cannot reach the others; PartitionFor, simulated,
+	// is how long until the network heals.
+	Partition    float64
+	PartitionFor time.Duration
 	// TimeScale divides the nodes' maintenance intervals (tRefresh, tReplicate,
 	// tRepublish, tExpire and the store's sweep), so that a scenario of simulated hours
 	// runs in minutes: with 60, a replication interval of 1 h passes in 1 min. Latency,
@@ -131,6 +168,11 @@ func (c Config) withDefaults() Config {
 	c.RPCTimeout = cmp.Or(c.RPCTimeout, DefaultRPCTimeout)
 	c.OpTimeout = cmp.Or(c.OpTimeout, DefaultOpTimeout)
 	c.ProgressEvery = cmp.Or(c.ProgressEvery, DefaultProgressEvery)
+	c.ChurnShape = cmp.Or(c.ChurnShape, DefaultChurnShape)
+	c.SampleGets = cmp.Or(c.SampleGets, DefaultSampleGets)
+	if c.Sample == 0 {
+		c.Sample = c.scenarioLength() / DefaultSamples
+	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = defaultMaxMemory()
 	}
@@ -161,6 +203,7 @@ func (c Config) Validate() error {
 		{"JoinParallel", c.JoinParallel, 1, MaxJoinParallel},
 		{"JoinPeers", c.JoinPeers, 1, MaxJoinPeers},
 		{"Parallel", c.Parallel, 1, MaxParallel},
+		{"SampleGets", c.SampleGets, 1, MaxLookups},
 	}
 	for _, f := range ints {
 		if f.v < f.lo || f.v > f.hi {
@@ -173,7 +216,7 @@ func (c Config) Validate() error {
 	fractions := []struct {
 		field string
 		v     float64
-	}{{"Loss", c.Loss}, {"NAT", c.NAT}, {"Kill", c.Kill}}
+	}{{"Loss", c.Loss}, {"NAT", c.NAT}, {"Kill", c.Kill}, {"Partition", c.Partition}}
 	for _, f := range fractions {
 		if !(f.v >= 0 && f.v <= 1) {
 			return bad(f.field, f.v, "0..1")
@@ -193,6 +236,8 @@ func (c Config) Validate() error {
 		{"Latency", c.Latency, MaxLatency, true}, {"NATTimeout", c.NATTimeout, MaxTimeout, true},
 		{"Maintain", c.Maintain, MaxMaintain, false}, {"RPCTimeout", c.RPCTimeout, MaxTimeout, true},
 		{"OpTimeout", c.OpTimeout, MaxTimeout, true}, {"ProgressEvery", c.ProgressEvery, MaxTimeout, false},
+		{"ChurnMedian", c.ChurnMedian, MaxDuration, false}, {"Duration", c.Duration, MaxDuration, false},
+		{"PartitionFor", c.PartitionFor, MaxDuration, false}, {"Sample", c.Sample, MaxDuration, false},
 	}
 	for _, d := range durations {
 		switch {
@@ -202,7 +247,82 @@ func (c Config) Validate() error {
 			return bad(d.field, d.d, fmt.Sprintf("0..%v", d.max))
 		}
 	}
+	if err := c.validateScenario(); err != nil {
+		return err
+	}
 	return c.nodeConfig().Validate()
+}
+
+// validateScenario checks the fields of the scenario that depend on each other.
+func (c Config) validateScenario() error {
+	bad := func(field string, value any, want string) error {
+		return &ConfigError{Field: field, Value: value, Want: want}
+	}
+	if c.Partition > 0 {
+		split := int(c.Partition * float64(c.Nodes-c.killed()))
+		switch {
+		case split < 1 || split > c.Nodes-c.killed()-1:
+			return bad("Partition", c.Partition, fmt.Sprintf("a fraction that splits at least one of the %d live nodes off and leaves one", c.Nodes-c.killed()))
+		case c.PartitionFor <= 0:
+			return bad("PartitionFor", c.PartitionFor, "more than 0 with a partition")
+		case c.Duration > 0 && c.PartitionFor > c.Duration:
+			return bad("PartitionFor", c.PartitionFor, fmt.Sprintf("at most the duration, %v", c.Duration))
+		}
+	}
+	if !(c.ChurnShape > 0 && c.ChurnShape <= 10) {
+		return bad("ChurnShape", c.ChurnShape, "more than 0, at most 10")
+	}
+	if c.ChurnMedian > 0 {
+		if c.Duration <= 0 {
+			return bad("Duration", c.Duration, "more than 0 with churn: the length of the churn scenario")
+		}
+		if _, err := c.schedule(); err != nil {
+			return bad("ChurnMedian", c.ChurnMedian, fmt.Sprintf("sessions long enough for at most %d departures in %v", MaxDepartures, c.Duration))
+		}
+	}
+	if l := c.scenarioLength(); l > 0 {
+		if c.Sample <= 0 || l/c.Sample > MaxSamples {
+			return bad("Sample", c.Sample, fmt.Sprintf("at least %v (%d samples of %v at most)", l/MaxSamples+1, MaxSamples, l))
+		}
+		if c.Sample > l {
+			return bad("Sample", c.Sample, fmt.Sprintf("at most the scenario's length, %v", l))
+		}
+	}
+	return nil
+}
+
+// killed is how many nodes the scenario kills at once.
+func (c Config) killed() int { return int(c.Kill * float64(c.Nodes)) }
+
+// scenarioLength is the scenario's simulated length: the longest of Duration and
+// Maintain scaled, or with neither, twice PartitionFor, so that the timeline shows the
+// network partitioned and then healed for as long.
+func (c Config) scenarioLength() time.Duration {
+	l := max(c.Duration, time.Duration(float64(c.Maintain)*max(c.TimeScale, 1)))
+	if l == 0 && c.Partition > 0 {
+		l = 2 * c.PartitionFor
+	}
+	return l
+}
+
+// schedule draws the churn of the scenario: nil without churn.
+func (c Config) schedule() ([]churn.Event, error) {
+	if c.ChurnMedian <= 0 {
+		return nil, nil
+	}
+	return churn.Schedule(churn.Options{
+		Seed: c.Seed ^ 0x9e3779b97f4a7c15, Slots: c.Nodes - c.killed(), Duration: c.Duration,
+		MedianSession: c.ChurnMedian, Shape: c.ChurnShape, MaxEvents: MaxDepartures,
+	})
+}
+
+// recordTTL is the records' life, simulated. The values are stored once, at the
+// start, by nodes that may leave during the scenario and so stop republishing them
+// (paper §2.5): a scenario as long as a record's life would measure its end rather than
+// the network. So the life is at least twice the scenario's length, which leaves the
+// gets and lookups after it time to run.
+func (c Config) recordTTL() time.Duration {
+	return max(protocol.TExpire, 2*c.scenarioLength())
 }
 
 // nodeConfig is every node's configuration, its maintenance intervals scaled.
@@ -214,7 +334,7 @@ func (c Config) nodeConfig() node.Config {
 		K:                 c.K,
 		Alpha:             c.Alpha,
 		RPCTimeout:        c.RPCTimeout,
-		RecordTTL:         scale(protocol.TExpire),
+		RecordTTL:         scale(c.recordTTL()),
 		SweepInterval:     scale(time.Minute),
 		RefreshInterval:   scale(protocol.TRefresh),
 		ReplicateInterval: scale(protocol.TReplicate),

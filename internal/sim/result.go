@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kad/internal/figures"
+	"kad/protocol"
 )
 
 // The operations a run measures.
@@ -34,6 +35,18 @@ type Result struct {
 	NATTimeoutS  float64 `json:"nat_timeout_s"`
 	Kill         float64 `json:"kill"`
 	MaintainS    float64 `json:"maintain_s"`
+	// The scenario's churn, partition and timeline (simulated seconds).
+	ChurnMedianS  float64 `json:"churn_median_s"`
+	ChurnShape    float64 `json:"churn_shape"`
+	DurationS     float64 `json:"duration_s"`
+	Partition     float64 `json:"partition"`
+	PartitionForS float64 `json:"partition_for_s"`
+	SampleS       float64 `json:"sample_s"`
+	SampleGets    int     `json:"sample_gets"`
+	// ScenarioS is the scenario's simulated length, and RecordTTLS the records' life
+	// (Config.Duration explains why it may be longer than tExpire).
+	ScenarioS    float64 `json:"scenario_s"`
+	RecordTTLS   float64 `json:"record_ttl_s"`
 	TimeScale    float64 `json:"time_scale"`
 	JoinParallel int     `json:"join_parallel"`
 	JoinPeers    int     `json:"join_peers"`
@@ -60,11 +73,36 @@ type Result struct {
 	Get    Op `json:"get"`
 	Lookup Op `json:"lookup"`
 
-	// The network: hosts behind a NAT, nodes killed and live after the kill, and what the
-	// network did with the messages of the whole run.
-	NATHosts         int    `json:"nat_hosts"`
-	Killed           int    `json:"killed"`
-	Live             int    `json:"live"`
+	// Timeline is the rounds of gets during the scenario, in time order; SuccessMin
+	// the least success rate among them, absent without a timeline.
+	Timeline   []Sample `json:"timeline"`
+	SuccessMin *float64 `json:"success_min,omitempty"`
+
+	// The network: hosts behind a NAT (newcomers included), nodes killed at once, and
+	// nodes up and joined after the scenario.
+	NATHosts int `json:"nat_hosts"`
+	Killed   int `json:"killed"`
+	Live     int `json:"live"`
+	// The churn, during the scenario: nodes that left, nodes that joined in their place,
+	// those whose every Bootstrap failed, and those still joining or waiting for their
+	// turn when it ended (up, but not counted live); and the nodes split off by the
+	// partition.
+	Left            int `json:"left"`
+	Joined          int `json:"joined"`
+	ChurnJoinFailed int `json:"churn_join_failed"`
+	ChurnJoining    int `json:"churn_joining"`
+	Split           int `json:"split"`
+	// ChurnJoinP50MS and P99 are the newcomers' times from arriving to joined, their
+	// wait for one of the JoinParallel joins at once included. ScheduleLagMaxS is how
+	// late, in wall seconds, the scenario applied its most delayed action: more than a
+	// fraction of a second means the machine could not keep up with the time scale.
+	ChurnJoinP50MS  float64 `json:"churn_join_p50_ms"`
+	ChurnJoinP99MS  float64 `json:"churn_join_p99_ms"`
+	ScheduleLagMaxS float64 `json:"schedule_lag_max_s"`
+	// leavers are the IDs of the nodes that left with the churn, in order.
+	leavers []protocol.ID
+
+	// What the network did with the messages of the whole run.
 	MessagesSent     uint64 `json:"messages_sent"`
 	MessagesLost     uint64 `json:"messages_lost"`
 	MessagesFiltered uint64 `json:"messages_filtered"` // requests a NAT refused
@@ -102,6 +140,31 @@ type Result struct {
 	GoroutinesMax int     `json:"goroutines_max"`
 	WallS         float64 `json:"wall_s"`
 	CPUS          float64 `json:"cpu_s"`
+}
+
+// Sample is one round of gets during the scenario: SampleGets gets of stored keys,
+// each from a random live node. A get whose caller left before it returned is not
+// counted. Live counts the nodes up and joined; Joined and Left the churn so far.
+type Sample struct {
+	AtS          float64 `json:"at_s"` // simulated seconds since the scenario began
+	Live         int     `json:"live"`
+	Joined       int     `json:"joined"`
+	Left         int     `json:"left"`
+	Gets         int     `json:"gets"`
+	OK           int     `json:"ok"`
+	SuccessRate  float64 `json:"success_rate"`
+	LatencyP50MS float64 `json:"latency_p50_ms"`
+	LatencyP90MS float64 `json:"latency_p90_ms"`
+	// During a partition: the gets from the nodes split off, and the cross gets, of keys
+	// that no live node on the caller's side held when the round began, whose only
+	// copies are across the cut, that returned before the network healed.
+	Partitioned bool `json:"partitioned,omitempty"`
+	SplitGets   int  `json:"split_gets,omitempty"`
+	SplitOK     int  `json:"split_ok,omitempty"`
+	CrossGets   int  `json:"cross_gets,omitempty"`
+	CrossOK     int  `json:"cross_ok,omitempty"`
+	// WallS is the round's real duration.
+	WallS float64 `json:"wall_s"`
 }
 
 // Op is the figures of one operation run Count times. Hops, latency and rounds are of
@@ -152,6 +215,8 @@ type Op struct {
 	CPUIdleMin float64 `json:"cpu_idle_min"`
 	HostIdle   float64 `json:"host_idle"`
 	FirstError string  `json:"first_error,omitempty"`
+	// latencies are those of the successful operations, sorted, for the plot.
+	latencies []time.Duration
 }
 
 // outcome is what one operation did.
@@ -222,7 +287,8 @@ func (op *Op) summarize(outs []outcome) {
 		op.HopsHistogram[h]++
 	}
 	op.HopsMean = figures.Ratio(float64(sum), float64(len(hops)))
-	l := figures.Summarize(lat)
+	l := figures.Summarize(lat) // sorts lat
+	op.latencies = lat
 	op.LatencyP50MS, op.LatencyP90MS, op.LatencyP99MS = ms(l.P50), ms(l.P90), ms(l.P99)
 	op.LatencyMaxMS, op.LatencyMeanMS = ms(l.Max), ms(l.Mean)
 }

@@ -8,17 +8,18 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"kad/internal/churn"
 	"kad/internal/cluster"
 	"kad/internal/figures"
 	"kad/node"
 	"kad/protocol"
+	"kad/store"
 	"kad/transports"
 	"kad/transports/mem"
 	"kad/transports/mem/internet"
@@ -42,15 +43,29 @@ type sim struct {
 	rng *rand.Rand // used by one goroutine, between phases
 	res *Result
 
-	nw     *mem.Network
-	model  *internet.Model // nil with the fixed latency model
-	c      *cluster.Cluster
-	natted []bool           // by node index
-	mems   []*mem.Transport // by node index
+	nw    *mem.Network
+	model *internet.Model // nil with the fixed latency model
+	c     *cluster.Cluster
+	// By node index, long enough for the nodes the churn will start: written once, for
+	// node i before i is handed to another goroutine (through the live set).
+	nodes  []*node.Node
+	natted []bool
+	mems   []*mem.Transport
+	stores []*store.Memory
 	traces traces
+	events []churn.Event // the churn schedule
 
 	keys []protocol.ID // stored: their put succeeded
-	live []int         // the nodes alive after the kill
+	live []int         // the nodes up and joined after the scenario, in index order
+
+	world   world     // who is up during the scenario
+	joinErr sync.Once // guards Result.JoinFirstError
+	// The newcomers' joins: at most JoinParallel at once (joinSem), stopped by
+	// stopJoins.
+	joins     sync.WaitGroup
+	joinSem   chan struct{}
+	joinCtx   context.Context
+	stopJoins context.CancelFunc
 }
 
 // Run builds the network cfg describes out of real nodes, joins them, stores the values,
@@ -81,6 +96,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			K: cfg.K, Alpha: cfg.Alpha, LatencyModel: cfg.LatencyModel, Loss: cfg.Loss,
 			NAT: cfg.NAT, NATTimeoutS: cfg.NATTimeout.Seconds(), Kill: cfg.Kill,
 			MaintainS: cfg.Maintain.Seconds(), TimeScale: cfg.TimeScale,
+			ChurnMedianS: cfg.ChurnMedian.Seconds(), ChurnShape: cfg.ChurnShape, DurationS: cfg.Duration.Seconds(),
+			Partition: cfg.Partition, PartitionForS: cfg.PartitionFor.Seconds(), SampleS: cfg.Sample.Seconds(),
+			SampleGets: cfg.SampleGets, ScenarioS: cfg.scenarioLength().Seconds(), RecordTTLS: cfg.recordTTL().Seconds(),
+			Timeline:     []Sample{},
 			JoinParallel: cfg.JoinParallel, JoinPeers: cfg.JoinPeers, Parallel: cfg.Parallel, RateLimit: !cfg.NoRateLimit,
 			RPCTimeoutMS: ms(cfg.RPCTimeout), GoVersion: runtime.Version(),
 			GOMAXPROCS: runtime.GOMAXPROCS(0), Log2Nodes: math.Log2(float64(cfg.Nodes)),
@@ -88,6 +107,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	if cfg.LatencyModel == LatencyFixed {
 		s.res.LatencyMS = ms(cfg.Latency)
+	}
+	if s.events, err = cfg.schedule(); err != nil {
+		return nil, err
 	}
 	s.writeHeader()
 	base := figures.ReadMemory()
@@ -113,6 +135,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 	}()
 
+	s.joinSem = make(chan struct{}, cfg.JoinParallel)
+	s.joinCtx, s.stopJoins = context.WithCancel(ctx)
+	defer func() { // before the nodes close
+		s.stopJoins()
+		s.joins.Wait()
+	}()
 	if err := s.build(ctx); err != nil {
 		return fail(err)
 	}
@@ -183,13 +211,21 @@ func (s *sim) build(ctx context.Context) error {
 		return err
 	}
 	s.nw = nw
-	s.natted = make([]bool, n)
-	s.mems = make([]*mem.Transport, n)
+	total := n + len(s.events)
+	s.nodes = make([]*node.Node, total)
+	s.natted = make([]bool, total)
+	s.mems = make([]*mem.Transport, total)
+	s.stores = make([]*store.Memory, total)
 	for i := 1; i < n; i++ {
 		if s.rng.Float64() < s.cfg.NAT {
 			s.natted[i] = true
 			s.res.NATHosts++
 		}
+	}
+	// The newcomers' from a source of their own, so that churn changes nothing else.
+	natRng := rand.New(rand.NewPCG(s.cfg.Seed^0x94d049bb133111eb, s.cfg.Seed))
+	for i := n; i < total; i++ {
+		s.natted[i] = natRng.Float64() < s.cfg.NAT
 	}
 	var started atomic.Int64
 	stop := figures.Progress(s.cfg.Progress, "kad sim: start", s.cfg.ProgressEvery, int64(n), &started)
@@ -198,6 +234,9 @@ func (s *sim) build(ctx context.Context) error {
 		Config:  s.cfg.nodeConfig(),
 		Configure: func(i int, cfg *node.Config) {
 			cfg.OnLookup = func(t node.LookupTrace) { s.traces.deliver(i, t) }
+			// Kept to tell which nodes hold a key during a partition.
+			s.stores[i] = store.NewMemory()
+			cfg.Store = s.stores[i]
 		},
 		Wrap: func(i int, tr transports.Transport) transports.Transport {
 			if s.natted[i] {
@@ -217,6 +256,9 @@ func (s *sim) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	copy(s.nodes, c.Nodes)
+	s.world.init(total)
+	s.world.done(0, true, true, false) // the first node, which the others join through
 	if err := s.joinAll(ctx); err != nil {
 		return err
 	}
@@ -240,7 +282,6 @@ func (s *sim) joinAll(ctx context.Context) error {
 	n := s.cfg.Nodes
 	took := make([]time.Duration, n)
 	var done, failed, retried atomic.Int64
-	var firstErr sync.Once
 	stop := figures.Progress(s.cfg.Progress, "kad sim: join", s.cfg.ProgressEvery, int64(n-1), &done)
 	defer stop()
 	before := s.c.Stats().RequestsSent
@@ -266,41 +307,26 @@ func (s *sim) joinAll(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		seeds := make([]protocol.Contact, len(peers))
-		for j, p := range peers {
-			seeds[j] = s.c.Nodes[p].Contact()
-		}
+		seeds := s.contacts(peers)
 		wg.Go(func() {
-			ok := false
-			defer func() {
-				mu.Lock()
-				inFlight--
-				joined++
-				if ok && !s.natted[i] {
-					public = append(public, i)
-				}
-				wake.Broadcast()
-				mu.Unlock()
-				done.Add(1)
-			}()
-			for attempt := range joinAttempts {
-				jctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
-				begin := time.Now()
-				err := s.c.Nodes[i].Bootstrap(jctx, seeds...)
-				cancel()
-				if err == nil {
-					took[i], ok = time.Since(begin), true
-					return
-				}
-				if ctx.Err() != nil {
-					return
-				}
-				firstErr.Do(func() { s.res.JoinFirstError = fmt.Sprintf("node %d: %v", i, err) })
-				if attempt+1 < joinAttempts {
-					retried.Add(1)
-				}
+			d, retries, err := s.bootstrap(ctx, i, seeds)
+			retried.Add(int64(retries))
+			ok := err == nil
+			if ok {
+				took[i] = d
+			} else if ctx.Err() == nil {
+				failed.Add(1)
 			}
-			failed.Add(1)
+			s.world.done(i, ok, !s.natted[i], false)
+			mu.Lock()
+			inFlight--
+			joined++
+			if ok && !s.natted[i] {
+				public = append(public, i)
+			}
+			wake.Broadcast()
+			mu.Unlock()
+			done.Add(1)
 		})
 	}
 	wg.Wait()
@@ -318,6 +344,39 @@ func (s *sim) joinAll(ctx context.Context) error {
 	slices.Sort(ok)
 	s.res.JoinP50MS, s.res.JoinP99MS = ms(figures.Percentile(ok, 0.5)), ms(figures.Percentile(ok, 0.99))
 	return nil
+}
+
+// bootstrap joins node i through seeds with its own Bootstrap, trying joinAttempts
+// times, each bounded by OpTimeout, and returns how long the Bootstrap that succeeded
+// took and how many were tried again. The first failure of the run is kept in
+// Result.JoinFirstError.
+func (s *sim) bootstrap(ctx context.Context, i int, seeds []protocol.Contact) (took time.Duration, retries int, err error) {
+	for attempt := range joinAttempts {
+		jctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+		begin := time.Now()
+		err = s.nodes[i].Bootstrap(jctx, seeds...)
+		cancel()
+		if err == nil {
+			return time.Since(begin), retries, nil
+		}
+		if ctx.Err() != nil {
+			return 0, retries, err
+		}
+		s.joinErr.Do(func() { s.res.JoinFirstError = fmt.Sprintf("node %d: %v", i, err) })
+		if attempt+1 < joinAttempts {
+			retries++
+		}
+	}
+	return 0, retries, err
+}
+
+// contacts returns the contacts of the given nodes.
+func (s *sim) contacts(idx []int) []protocol.Contact {
+	cs := make([]protocol.Contact, len(idx))
+	for j, i := range idx {
+		cs[j] = s.nodes[i].Contact()
+	}
+	return cs
 }
 
 // pick draws up to k distinct elements of from.
@@ -365,7 +424,7 @@ func (s *sim) puts(ctx context.Context) error {
 	outs, err := s.phase(ctx, &s.res.Put, opPut, len(keys), func(ctx context.Context, i int) outcome {
 		var o outcome
 		s.traced(&o, from[i], keys[i], false, func() (err error) {
-			o.replicas, err = s.c.Nodes[from[i]].Put(ctx, keys[i], s.value(keys[i]))
+			o.replicas, err = s.nodes[from[i]].Put(ctx, keys[i], s.value(keys[i]))
 			return err
 		})
 		return o
@@ -399,55 +458,6 @@ func (s *sim) traced(o *outcome, i int, target protocol.ID, value bool, op func(
 	}
 }
 
-// scenario kills cfg.Kill of the nodes at once and lets the others run their
-// maintenance for cfg.Maintain.
-func (s *sim) scenario(ctx context.Context) error {
-	n := s.cfg.Nodes
-	kill := s.rng.Perm(n)[:int(s.cfg.Kill*float64(n))]
-	// A host that dies on the internet goes silent: requests to it time out. On the mem
-	// network a call to an address nobody listens at fails at once, as if the host
-	// had refused it, so the dead are cut off first, which makes them silent.
-	deadAddrs := make([]netip.AddrPort, len(kill))
-	for j, i := range kill {
-		deadAddrs[j] = s.c.Nodes[i].Addr()
-	}
-	if len(kill) > 0 {
-		s.nw.Partition(deadAddrs)
-	}
-	s.c.Kill(kill...)
-	dead := make([]bool, n)
-	for _, i := range kill {
-		dead[i] = true
-	}
-	for i := range n {
-		if !dead[i] {
-			s.live = append(s.live, i)
-		}
-	}
-	s.res.Killed, s.res.Live = len(kill), len(s.live)
-	if len(kill) > 0 {
-		fmt.Fprintf(s.cfg.Out, "killed %d of %d nodes at once\n", len(kill), n)
-	}
-	if s.cfg.Maintain <= 0 {
-		return nil
-	}
-	var done atomic.Int64
-	secs := int64(math.Ceil(s.cfg.Maintain.Seconds()))
-	stop := figures.Progress(s.cfg.Progress, "kad sim: maintain, seconds", s.cfg.ProgressEvery, secs, &done)
-	defer stop()
-	end := time.Now().Add(s.cfg.Maintain)
-	for now := time.Now(); now.Before(end); now = time.Now() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(time.Second, end.Sub(now))):
-			done.Add(1)
-		}
-	}
-	fmt.Fprintf(s.cfg.Out, "maintained for %s (maintenance intervals divided by %g)\n", s.cfg.Maintain, s.cfg.TimeScale)
-	return nil
-}
-
 // gets gets cfg.Lookups stored keys, each from a random live node, and checks the value.
 func (s *sim) gets(ctx context.Context) error {
 	keys := make([]protocol.ID, s.cfg.Lookups)
@@ -460,7 +470,7 @@ func (s *sim) gets(ctx context.Context) error {
 		var o outcome
 		var got []byte
 		s.traced(&o, from[i], keys[i], true, func() (err error) {
-			got, err = s.c.Nodes[from[i]].Get(ctx, keys[i])
+			got, err = s.nodes[from[i]].Get(ctx, keys[i])
 			return err
 		})
 		switch {
@@ -493,7 +503,7 @@ func (s *sim) lookups(ctx context.Context) error {
 	outs, err := s.phase(ctx, &s.res.Lookup, opLookup, len(targets), func(ctx context.Context, i int) outcome {
 		var o outcome
 		s.traced(&o, from[i], targets[i], false, func() error {
-			cs, err := s.c.Nodes[from[i]].Lookup(ctx, targets[i])
+			cs, err := s.nodes[from[i]].Lookup(ctx, targets[i])
 			for _, c := range cs {
 				got[i] = append(got[i], c.ID)
 			}
@@ -515,7 +525,7 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 	var all, public []protocol.ID
 	index := make(map[protocol.ID]int, len(s.live))
 	for _, i := range s.live {
-		id := s.c.Nodes[i].ID()
+		id := s.nodes[i].ID()
 		all, index[id] = append(all, id), i
 		if !s.natted[i] {
 			public = append(public, id)
@@ -526,7 +536,7 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 		if outs[i].err != nil {
 			continue
 		}
-		self := s.c.Nodes[from[i]].ID()
+		self := s.nodes[from[i]].ID()
 		if s.res.NATHosts > 0 {
 			if want := closest(public, targets[i], self, 1); len(want) == 0 || slices.Contains(got[i], want[0]) {
 				foundPublic++
@@ -542,7 +552,7 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 		outs[i].closest = figures.Ratio(float64(found), float64(len(want)))
 		if len(want) > 0 && !slices.Contains(got[i], want[0]) {
 			outs[i].err = fmt.Errorf("node %d: lookup %s: %w", from[i], targets[i].Short(), errMissedClosest)
-			if s.model != nil && s.model.Host(s.c.Nodes[index[want[0]]].Addr().Addr()).Slow {
+			if s.model != nil && s.model.Host(s.nodes[index[want[0]]].Addr().Addr()).Slow {
 				s.res.Lookup.MissedSlow++
 			}
 		}
@@ -615,6 +625,9 @@ func (s *sim) writeHeader() {
 	}
 	fmt.Fprintf(c.Out, "kad sim: %d nodes, %d values, %d gets and lookups, k %d, alpha %d, %s, loss %g, NAT %g, kill %g, seed %d, %s, GOMAXPROCS %d\n",
 		c.Nodes, c.Values, c.Lookups, c.K, c.Alpha, latency, c.Loss, c.NAT, c.Kill, c.Seed, s.res.GoVersion, s.res.GOMAXPROCS)
+	if c.ChurnMedian > 0 {
+		fmt.Fprintf(c.Out, "churn: sessions of median %v, Weibull shape %g, for %v simulated\n", c.ChurnMedian, c.ChurnShape, c.Duration)
+	}
 }
 
 func (s *sim) writeSummary() {

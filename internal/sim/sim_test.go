@@ -61,14 +61,29 @@ func TestRun(t *testing.T) {
 	if res.HeapPerNodeBytes <= 0 || res.MessagesSent == 0 || res.MessagesLost != 0 {
 		t.Errorf("heap per node %v, %d messages, %d lost", res.HeapPerNodeBytes, res.MessagesSent, res.MessagesLost)
 	}
+	if len(res.Timeline) != 0 || res.SuccessMin != nil {
+		t.Errorf("no scenario, yet %d samples (least success %v)", len(res.Timeline), res.SuccessMin)
+	}
+	checkPlot(t, res) // with no timeline to draw
 }
 
 // TestKill: after a quarter of the nodes die at once, the k replicas keep every value
-// findable, and lookups run into the dead contacts left in the routing tables.
+// findable, while the survivors run their maintenance and after, and lookups run into
+// the dead contacts left in the routing tables.
 func TestKill(t *testing.T) {
-	res := smallRun(t, Config{Nodes: 200, Values: 20, Lookups: 100, Seed: 4, Kill: 0.25, RPCTimeout: time.Second})
+	res := smallRun(t, Config{Nodes: 200, Values: 20, Lookups: 100, Seed: 4, Kill: 0.25, RPCTimeout: time.Second,
+		Maintain: 2 * time.Second, TimeScale: 60, Sample: 40 * time.Second, SampleGets: 30})
 	if res.Killed != 50 || res.Live != 150 {
 		t.Fatalf("%d killed, %d live; want 50 and 150", res.Killed, res.Live)
+	}
+	// 2 s at 60 times is two simulated minutes: three samples.
+	if len(res.Timeline) != 3 || res.SuccessMin == nil || *res.SuccessMin < 0.95 {
+		t.Errorf("%d samples during the maintenance, least success %v; want 3, at least 0.95", len(res.Timeline), res.SuccessMin)
+	}
+	for _, sm := range res.Timeline {
+		if sm.Live != 150 || sm.Left != 0 {
+			t.Errorf("sample %+v: want 150 live, none left with the churn", sm)
+		}
 	}
 	if res.Get.OK != res.Get.Count {
 		t.Errorf("%d of %d gets found their value (first failure %q), want all", res.Get.OK, res.Get.Count, res.Get.FirstError)
@@ -143,6 +158,18 @@ func TestValidate(t *testing.T) {
 		{name: "k", cfg: Config{K: 1000}, field: "K"},
 		{name: "alpha", cfg: Config{K: 2, Alpha: 3}, field: "Alpha"},
 		{name: "rpc timeout", cfg: Config{RPCTimeout: -time.Second}, field: "RPCTimeout"},
+		{name: "churn without duration", cfg: Config{ChurnMedian: time.Hour}, field: "Duration"},
+		{name: "churn median", cfg: Config{ChurnMedian: -time.Hour, Duration: time.Hour}, field: "ChurnMedian"},
+		{name: "churn too fast", cfg: Config{Nodes: 1000, ChurnMedian: time.Nanosecond, Duration: time.Hour}, field: "ChurnMedian"},
+		{name: "churn shape", cfg: Config{ChurnShape: 11}, field: "ChurnShape"},
+		{name: "duration", cfg: Config{Duration: MaxDuration + 1}, field: "Duration"},
+		{name: "partition everyone", cfg: Config{Nodes: 10, Partition: 1, PartitionFor: time.Hour}, field: "Partition"},
+		{name: "partition nobody", cfg: Config{Nodes: 10, Partition: 0.05, PartitionFor: time.Hour}, field: "Partition"},
+		{name: "partition forever", cfg: Config{Partition: 0.5}, field: "PartitionFor"},
+		{name: "partition past the end", cfg: Config{Partition: 0.5, PartitionFor: 2 * time.Hour, Duration: time.Hour}, field: "PartitionFor"},
+		{name: "too many samples", cfg: Config{Duration: 24 * time.Hour, Sample: time.Second}, field: "Sample"},
+		{name: "sample past the end", cfg: Config{Duration: time.Hour, Sample: 2 * time.Hour}, field: "Sample"},
+		{name: "sample gets", cfg: Config{SampleGets: -1}, field: "SampleGets"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
