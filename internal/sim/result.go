@@ -111,11 +111,15 @@ type Result struct {
 	RequestsDropped uint64 `json:"requests_dropped"`
 
 	// The build: every node started and joined.
-	BuildS           float64 `json:"build_s"`
-	BuildCPUS        float64 `json:"build_cpu_s"`
-	BuildCPUIdle     float64 `json:"build_cpu_idle"`
-	JoinFailed       int     `json:"join_failed"`  // nodes whose every Bootstrap failed
-	JoinRetried      int     `json:"join_retried"` // Bootstraps that failed and were tried again
+	BuildS       float64 `json:"build_s"`
+	BuildCPUS    float64 `json:"build_cpu_s"`
+	BuildCPUIdle float64 `json:"build_cpu_idle"`
+	JoinFailed   int     `json:"join_failed"`  // nodes whose every Bootstrap failed
+	JoinRetried  int     `json:"join_retried"` // Bootstraps that failed and were tried again
+	// JoinWindowMean and JoinWindowMin are the mean and least number of joins let run
+	// at once, which follows the CPUs' idle share up to JoinParallel.
+	JoinWindowMean   float64 `json:"join_window_mean"`
+	JoinWindowMin    int     `json:"join_window_min"`
 	JoinFirstError   string  `json:"join_first_error,omitempty"`
 	JoinP50MS        float64 `json:"join_p50_ms"`
 	JoinP99MS        float64 `json:"join_p99_ms"`

@@ -265,8 +265,8 @@ func (s *sim) build(ctx context.Context) error {
 	u := figures.ReadCPU().Since(start)
 	s.res.BuildS, s.res.BuildCPUS, s.res.BuildCPUIdle = u.Wall.Seconds(), u.Process.Seconds(), u.Idle
 	s.res.RoutingTableMean = float64(c.Stats().RoutingTableSize) / float64(n)
-	fmt.Fprintf(s.cfg.Out, "build: %d nodes started and joined in %s (%d at once, each through %d earlier nodes), CPU %s (idle %.0f%%)\n",
-		n, u.Wall.Round(time.Millisecond), s.cfg.JoinParallel, s.cfg.JoinPeers, u.Process.Round(time.Millisecond), 100*u.Idle)
+	fmt.Fprintf(s.cfg.Out, "build: %d nodes started and joined in %s (%.0f at once on average, at most %d, at least %d; each through %d earlier nodes), CPU %s (idle %.0f%%)\n",
+		n, u.Wall.Round(time.Millisecond), s.res.JoinWindowMean, s.cfg.JoinParallel, s.res.JoinWindowMin, s.cfg.JoinPeers, u.Process.Round(time.Millisecond), 100*u.Idle)
 	fmt.Fprintf(s.cfg.Out, "joins: p50 %s, p99 %s, %.0f RPCs each, %d retried, %d failed; routing table %.1f contacts per node\n",
 		fmtMS(s.res.JoinP50MS), fmtMS(s.res.JoinP99MS), s.res.JoinRPCsMean, s.res.JoinRetried, s.res.JoinFailed, s.res.RoutingTableMean)
 	return nil
@@ -274,8 +274,9 @@ func (s *sim) build(ctx context.Context) error {
 
 // joinAll joins nodes 1.. in order, with their own Bootstrap, each through up to
 // JoinPeers nodes drawn at random among those that have joined and are not behind a
-// NAT (a NAT would refuse the newcomer's ping). Up to JoinParallel joins run at once,
-// and never more than twice as many as the nodes already joined, so that the network
+// NAT (a NAT would refuse the newcomer's ping). Up to JoinParallel joins run at once
+// (fewer while the CPUs are saturated: see joinWindow), and never more than twice as
+// many as the nodes already joined, so that the network
 // grows as a real one would, from its first node. Nodes that joined earlier learn of
 // later ones as those contact them.
 func (s *sim) joinAll(ctx context.Context) error {
@@ -295,10 +296,15 @@ func (s *sim) joinAll(ctx context.Context) error {
 		wake.Broadcast()
 		mu.Unlock()
 	})()
+	window := startJoinWindow(s.cfg.JoinParallel, func() {
+		mu.Lock()
+		wake.Broadcast()
+		mu.Unlock()
+	})
 	var wg sync.WaitGroup
 	for i := 1; i < n; i++ {
 		mu.Lock()
-		for inFlight >= min(s.cfg.JoinParallel, 2*joined) && ctx.Err() == nil {
+		for inFlight >= min(window.limit(), 2*joined) && ctx.Err() == nil {
 			wake.Wait()
 		}
 		peers := s.pick(public, s.cfg.JoinPeers)
@@ -330,6 +336,7 @@ func (s *sim) joinAll(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	s.res.JoinWindowMean, s.res.JoinWindowMin = window.stop()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -194,3 +194,32 @@ func TestOverMemory(t *testing.T) {
 		t.Fatalf("Run = %v, want ErrOverMemory", err)
 	}
 }
+
+// TestJoinWindow: the number of joins at once halves when the CPUs are saturated, down
+// to its floor, and grows back when they are idle, up to its bound.
+func TestJoinWindow(t *testing.T) {
+	w := newJoinWindow(100)
+	start := w.limit()
+	if w.adjust(0) || w.limit() != start/2 {
+		t.Fatalf("saturated: window %d, want %d", w.limit(), start/2)
+	}
+	for range 10 {
+		w.adjust(0)
+	}
+	if w.limit() != joinWindowMin {
+		t.Fatalf("saturated for long: window %d, want the floor %d", w.limit(), joinWindowMin)
+	}
+	if !w.adjust(0.5) || w.limit() != joinWindowMin+joinWindowStep {
+		t.Fatalf("idle: window %d, want %d", w.limit(), joinWindowMin+joinWindowStep)
+	}
+	w.adjust(0.1) // between the thresholds: unchanged
+	if w.limit() != joinWindowMin+joinWindowStep {
+		t.Fatalf("half busy: window %d changed", w.limit())
+	}
+	for range 20 {
+		w.adjust(1)
+	}
+	if w.limit() != 100 {
+		t.Fatalf("idle for long: window %d, want the bound 100", w.limit())
+	}
+}
