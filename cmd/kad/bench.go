@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os/signal"
-	"syscall"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -63,6 +61,14 @@ func parseBenchFlags(c *cli.Context) (benchFlags, error) {
 	if c.Args().Present() {
 		return benchFlags{}, usageErrorf("bench takes no arguments, got %q", c.Args().First())
 	}
+	progress, every, err := progressFlags(c)
+	if err != nil {
+		return benchFlags{}, err
+	}
+	plot, err := plotFlag(c)
+	if err != nil {
+		return benchFlags{}, err
+	}
 	f := benchFlags{
 		cfg: bench.Config{
 			Nodes:          flagValue(c.Int("nodes")),
@@ -76,18 +82,10 @@ func parseBenchFlags(c *cli.Context) (benchFlags, error) {
 			BootstrapPeers: flagValue(c.Int("bootstrap-peers")),
 			OpTimeout:      flagValue(c.Duration("timeout")),
 			RPCTimeout:     flagValue(c.Duration("rpc-timeout")),
-			Progress:       c.App.ErrWriter,
-			ProgressEvery:  c.Duration("progress"),
+			Progress:       progress,
+			ProgressEvery:  every,
 		},
-		plot: c.String("plot"),
-	}
-	// On the command line --progress 0 means no progress, where in Config it means
-	// the default interval.
-	switch {
-	case f.cfg.ProgressEvery < 0:
-		return f, usageErrorf("--progress %v: want 0 or more", f.cfg.ProgressEvery)
-	case f.cfg.ProgressEvery == 0:
-		f.cfg.Progress = nil
+		plot: plot,
 	}
 	if err := f.cfg.Validate(); err != nil {
 		return f, configFlagError(c, err, benchConfigFlags)
@@ -115,32 +113,15 @@ func benchCommand() *cli.Command {
 	}
 }
 
-// runBench runs the benchmark, writes the plot if asked, and prints the JSON line last,
-// on the App's standard output. SIGINT or SIGTERM stops it, closing every node.
+// runBench runs the benchmark: see runMeasurement.
 func runBench(c *cli.Context, f benchFlags) error {
-	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	stdout := c.App.Writer
-	f.cfg.Out = stdout
-	res, err := bench.Run(ctx, f.cfg)
-	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return cli.Exit(errors.New("bench: interrupted"), exitFailure)
-		}
-		return cli.Exit(fmt.Errorf("bench: %w", err), exitFailure)
-	}
-	if f.plot != "" {
-		if err := bench.WritePlot(f.plot, res); err != nil {
-			return cli.Exit(err, exitFailure)
-		}
-		fmt.Fprintf(stdout, "latency CDF written to %s\n", f.plot)
-	}
-	line, err := res.JSON()
-	if err != nil {
-		return cli.Exit(err, exitFailure)
-	}
-	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
-		return cli.Exit(err, exitFailure)
-	}
-	return nil
+	return runMeasurement(c, measurement[*bench.Result]{
+		name: "bench",
+		run: func(ctx context.Context, out io.Writer) (*bench.Result, error) {
+			cfg := f.cfg
+			cfg.Out = out
+			return bench.Run(ctx, cfg)
+		},
+		plot: f.plot, what: "latency CDF", draw: bench.WritePlot,
+	})
 }

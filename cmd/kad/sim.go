@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os/signal"
-	"syscall"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -108,50 +106,44 @@ func parseSimFlags(c *cli.Context) (simFlags, error) {
 		shape = -1
 	}
 	cfg := sim.Config{
-		Nodes:         flagValue(c.Int("nodes")),
-		Values:        flagValue(c.Int("values")),
-		Lookups:       flagValue(c.Int("lookups")),
-		Seed:          c.Uint64("seed"),
-		K:             flagValue(c.Int("k")),
-		Alpha:         flagValue(c.Int("alpha")),
-		LatencyModel:  c.String("latency-model"),
-		Latency:       flagValue(c.Duration("latency")),
-		Loss:          c.Float64("loss"),
-		NAT:           c.Float64("nat"),
-		NATTimeout:    flagValue(c.Duration("nat-timeout")),
-		Kill:          c.Float64("kill"),
-		Maintain:      c.Duration("maintain"),
-		TimeScale:     timeScale,
-		JoinParallel:  flagValue(c.Int("join-parallel")),
-		JoinPeers:     flagValue(c.Int("join-peers")),
-		NoRateLimit:   !c.Bool("rate-limit"),
-		Parallel:      flagValue(c.Int("parallel")),
-		RPCTimeout:    flagValue(c.Duration("rpc-timeout")),
-		OpTimeout:     flagValue(c.Duration("timeout")),
-		Progress:      c.App.ErrWriter,
-		ProgressEvery: c.Duration("progress"),
-		ChurnMedian:   c.Duration("churn-median"),
-		ChurnShape:    shape,
-		Duration:      c.Duration("duration"),
-		Partition:     c.Float64("partition"),
-		PartitionFor:  c.Duration("partition-for"),
-		Sample:        c.Duration("sample"),
-		SampleGets:    flagValue(c.Int("sample-gets")),
+		Nodes:        flagValue(c.Int("nodes")),
+		Values:       flagValue(c.Int("values")),
+		Lookups:      flagValue(c.Int("lookups")),
+		Seed:         c.Uint64("seed"),
+		K:            flagValue(c.Int("k")),
+		Alpha:        flagValue(c.Int("alpha")),
+		LatencyModel: c.String("latency-model"),
+		Latency:      flagValue(c.Duration("latency")),
+		Loss:         c.Float64("loss"),
+		NAT:          c.Float64("nat"),
+		NATTimeout:   flagValue(c.Duration("nat-timeout")),
+		Kill:         c.Float64("kill"),
+		Maintain:     c.Duration("maintain"),
+		TimeScale:    timeScale,
+		JoinParallel: flagValue(c.Int("join-parallel")),
+		JoinPeers:    flagValue(c.Int("join-peers")),
+		NoRateLimit:  !c.Bool("rate-limit"),
+		Parallel:     flagValue(c.Int("parallel")),
+		RPCTimeout:   flagValue(c.Duration("rpc-timeout")),
+		OpTimeout:    flagValue(c.Duration("timeout")),
+		ChurnMedian:  c.Duration("churn-median"),
+		ChurnShape:   shape,
+		Duration:     c.Duration("duration"),
+		Partition:    c.Float64("partition"),
+		PartitionFor: c.Duration("partition-for"),
+		Sample:       c.Duration("sample"),
+		SampleGets:   flagValue(c.Int("sample-gets")),
 	}
-	f := simFlags{cfg: cfg, plot: c.String("plot")}
-	switch {
-	case cfg.ProgressEvery < 0:
-		return f, usageErrorf("--progress %v: want 0 or more", cfg.ProgressEvery)
-	case cfg.ProgressEvery == 0:
-		f.cfg.Progress = nil
+	f := simFlags{cfg: cfg}
+	var err error
+	if f.cfg.Progress, f.cfg.ProgressEvery, err = progressFlags(c); err != nil {
+		return f, err
 	}
 	if cfg.LatencyModel == "" {
 		return f, usageErrorf("--latency-model \"\": want %s or %s", sim.LatencyInternet, sim.LatencyFixed)
 	}
-	if c.IsSet("plot") {
-		if err := sim.CheckPlot(f.plot); err != nil {
-			return f, usageErrorf("--plot %q: %v", f.plot, err)
-		}
+	if f.plot, err = plotFlag(c); err != nil {
+		return f, err
 	}
 	if err := f.cfg.Validate(); err != nil {
 		return f, configFlagError(c, err, simConfigFlags)
@@ -185,33 +177,15 @@ func simCommand() *cli.Command {
 	}
 }
 
-// runSim runs the simulation, writes the plot if asked, and prints the JSON line last,
-// on the App's standard output. SIGINT or SIGTERM stops it, closing every node.
+// runSim runs the simulation: see runMeasurement.
 func runSim(c *cli.Context, f simFlags) error {
-	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	stdout := c.App.Writer
-	cfg := f.cfg
-	cfg.Out = stdout
-	res, err := sim.Run(ctx, cfg)
-	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return cli.Exit(errors.New("sim: interrupted"), exitFailure)
-		}
-		return cli.Exit(fmt.Errorf("sim: %w", err), exitFailure)
-	}
-	if f.plot != "" {
-		if err := sim.WritePlot(f.plot, res); err != nil {
-			return cli.Exit(fmt.Errorf("sim: %w", err), exitFailure)
-		}
-		fmt.Fprintf(stdout, "hops, latency CDF and success over time written to %s\n", f.plot)
-	}
-	line, err := res.JSON()
-	if err != nil {
-		return cli.Exit(err, exitFailure)
-	}
-	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
-		return cli.Exit(err, exitFailure)
-	}
-	return nil
+	return runMeasurement(c, measurement[*sim.Result]{
+		name: "sim",
+		run: func(ctx context.Context, out io.Writer) (*sim.Result, error) {
+			cfg := f.cfg
+			cfg.Out = out
+			return sim.Run(ctx, cfg)
+		},
+		plot: f.plot, what: "hops, latency CDF and success over time", draw: sim.WritePlot,
+	})
 }

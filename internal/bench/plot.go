@@ -3,11 +3,6 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"image/color"
-	"math"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -17,12 +12,8 @@ import (
 	"kad/internal/figures"
 )
 
-// Colours of the operations; the parallel phase of each is dashed.
-var opColors = map[string]color.Color{
-	opPut:    color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	opGet:    color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	opLookup: color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-}
+// opColors are the colours of the operations; the parallel phase of each is dashed.
+var opColors = figures.OpColors
 
 // WritePlot writes to path the latency CDF of every phase of r: x is the latency in
 // milliseconds on a log scale, y the fraction of successful operations at most that
@@ -49,13 +40,7 @@ func WritePlot(path string, r *Result) error {
 		if len(lat) == 0 {
 			continue
 		}
-		pts := make(plotter.XYs, 0, 2*len(lat))
-		for i, d := range lat {
-			x := math.Max(float64(d)/1e6, 1e-3) // ms; a log axis cannot show 0
-			pts = append(pts, plotter.XY{X: x, Y: float64(i) / float64(len(lat))},
-				plotter.XY{X: x, Y: float64(i+1) / float64(len(lat))})
-		}
-		l, err := plotter.NewLine(pts)
+		l, err := figures.CDFLine(lat, 1e-3)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", ph.Name(), err)
 		}
@@ -75,25 +60,9 @@ func WritePlot(path string, r *Result) error {
 	if lines == 0 {
 		return errors.New("plot: no successful operation to draw")
 	}
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	canvas, err := draw.NewFormattedCanvas(10*vg.Inch, 5*vg.Inch, format)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	dc := draw.New(canvas)
 	const legendWidth = 2.2 * vg.Inch
-	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
-	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth, 0, 0, 0))
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if _, err := canvas.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	return nil
+	return figures.WritePlotFile(path, 10*vg.Inch, 5*vg.Inch, func(dc draw.Canvas) {
+		p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
+		legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth, 0, 0, 0))
+	})
 }

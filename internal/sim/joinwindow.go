@@ -25,9 +25,8 @@ const (
 
 // joinWindow is how many joins may run at once, adjusted to the CPU's idle share.
 type joinWindow struct {
-	max  int
-	quit chan struct{}
-	wg   sync.WaitGroup
+	max   int
+	watch *cpuWatch
 
 	mu      sync.Mutex
 	size    int
@@ -40,26 +39,13 @@ type joinWindow struct {
 // stop; changed is called whenever the window grows, so that waiting joins can start.
 func startJoinWindow(max int, changed func()) *joinWindow {
 	w := newJoinWindow(max)
-	w.wg.Go(func() {
-		t := time.NewTicker(joinWindowPeriod)
-		defer t.Stop()
-		prev := figures.ReadCPU()
-		for {
-			select {
-			case <-w.quit:
-				return
-			case <-t.C:
-			}
-			now := figures.ReadCPU()
-			u := now.Since(prev)
-			prev = now
-			idle := u.Idle
-			if u.HostIdle >= 0 {
-				idle = min(idle, u.HostIdle) // other work on the machine counts too
-			}
-			if w.adjust(idle) {
-				changed()
-			}
+	w.watch = watchCPU(joinWindowPeriod, func(u figures.CPUUsage) {
+		idle := u.Idle
+		if u.HostIdle >= 0 {
+			idle = min(idle, u.HostIdle) // other work on the machine counts too
+		}
+		if w.adjust(idle) {
+			changed()
 		}
 	})
 	return w
@@ -68,7 +54,7 @@ func startJoinWindow(max int, changed func()) *joinWindow {
 // newJoinWindow returns a window of at most max that is not adjusted yet.
 func newJoinWindow(max int) *joinWindow {
 	size := min(max, 2*joinWindowStep)
-	return &joinWindow{max: max, quit: make(chan struct{}), size: size, least: size}
+	return &joinWindow{max: max, size: size, least: size}
 }
 
 // adjust sets the window for one period's idle share and reports whether it grew.
@@ -97,8 +83,9 @@ func (w *joinWindow) limit() int {
 
 // stop ends the adjusting and returns the mean and the least size of the window.
 func (w *joinWindow) stop() (mean float64, least int) {
-	close(w.quit)
-	w.wg.Wait()
+	if w.watch != nil {
+		w.watch.stop()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.samples == 0 {

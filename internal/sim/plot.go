@@ -4,10 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
-	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -18,29 +14,16 @@ import (
 	"kad/internal/figures"
 )
 
-// plotFormats are the extensions WritePlot can write, as gonum's draw names them.
-var plotFormats = []string{"eps", "jpeg", "jpg", "pdf", "png", "svg", "tex", "tif", "tiff"}
-
 // minPlotMS is where the latency CDF draws what took less, the gets answered from the
 // caller's own store, which would stretch the axis by decades.
 const minPlotMS = 0.1
 
-// Colours of the operations.
-var opColors = map[string]color.Color{
-	opPut:    color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	opGet:    color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	opLookup: color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-}
+// opColors are the colours of the operations.
+var opColors = figures.OpColors
 
 // CheckPlot reports whether WritePlot can write a file of path's format, so that a long
 // run does not find out at its end.
-func CheckPlot(path string) error {
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	if !slices.Contains(plotFormats, format) {
-		return fmt.Errorf("want a file name ending in .png, .svg, .pdf or another of %s", strings.Join(plotFormats, ", "))
-	}
-	return nil
-}
+func CheckPlot(path string) error { return figures.CheckPlot(path) }
 
 // WritePlot writes to path one figure of r in three panels: the histogram of the hops
 // of the gets and lookups, the CDF of the latencies of the puts, gets and lookups (log
@@ -62,29 +45,13 @@ func WritePlot(path string, r *Result) error {
 	if err != nil {
 		return err
 	}
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	canvas, err := draw.NewFormattedCanvas(15*vg.Inch, 5*vg.Inch, format)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	dc := draw.New(canvas)
 	tiles := draw.Tiles{Rows: 1, Cols: 3, PadX: vg.Points(12), PadY: vg.Points(8),
 		PadTop: vg.Points(8), PadBottom: vg.Points(8), PadLeft: vg.Points(8), PadRight: vg.Points(8)}
-	for col, p := range []*plot.Plot{hops, cdf, timeline} {
-		p.Draw(tiles.At(dc, col, 0))
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if _, err := canvas.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	return nil
+	return figures.WritePlotFile(path, 15*vg.Inch, 5*vg.Inch, func(dc draw.Canvas) {
+		for col, p := range []*plot.Plot{hops, cdf, timeline} {
+			p.Draw(tiles.At(dc, col, 0))
+		}
+	})
 }
 
 // newPanel makes a panel with a title, axis labels and a legend at its top right.
@@ -138,13 +105,7 @@ func latencyPanel(r *Result) (*plot.Plot, error) {
 		if len(lat) == 0 {
 			continue
 		}
-		pts := make(plotter.XYs, 0, 2*len(lat))
-		for i, d := range lat {
-			x := math.Max(ms(d), minPlotMS) // a log axis cannot show 0
-			pts = append(pts, plotter.XY{X: x, Y: float64(i) / float64(len(lat))},
-				plotter.XY{X: x, Y: float64(i+1) / float64(len(lat))})
-		}
-		l, err := plotter.NewLine(pts)
+		l, err := figures.CDFLine(lat, minPlotMS)
 		if err != nil {
 			return nil, fmt.Errorf("plot latency of %s: %w", op.Op, err)
 		}

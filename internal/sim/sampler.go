@@ -7,34 +7,54 @@ import (
 	"kad/internal/figures"
 )
 
-// samplePeriod is the window over which the least idle stretch of a phase is measured.
+// samplePeriod is the window over which the least idle stretch of a phase is measured,
+// and the join window adjusted.
 const samplePeriod = time.Second
 
-// sampler reads the CPU clocks every samplePeriod, keeping the lowest idle fraction of
-// one period, so that a busy burst shows even in a phase that was idle on average.
-type sampler struct {
+// cpuWatch calls each, every period until stop, with the CPU use of that period.
+type cpuWatch struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
-	low  float64 // guarded by wg: written by the goroutine, read after it ends
-	full bool    // a whole period was measured
 }
 
-func startSampler() *sampler {
-	s := &sampler{quit: make(chan struct{}), low: 1}
-	s.wg.Go(func() {
-		t := time.NewTicker(samplePeriod)
+func watchCPU(period time.Duration, each func(figures.CPUUsage)) *cpuWatch {
+	w := &cpuWatch{quit: make(chan struct{})}
+	w.wg.Go(func() {
+		t := time.NewTicker(period)
 		defer t.Stop()
 		prev := figures.ReadCPU()
 		for {
 			select {
-			case <-s.quit:
+			case <-w.quit:
 				return
 			case <-t.C:
 				now := figures.ReadCPU()
-				s.low, s.full = min(s.low, now.Since(prev).Idle), true
+				each(now.Since(prev))
 				prev = now
 			}
 		}
+	})
+	return w
+}
+
+// stop ends the watching; no call of each runs after it returns.
+func (w *cpuWatch) stop() {
+	close(w.quit)
+	w.wg.Wait()
+}
+
+// sampler keeps the lowest idle fraction of one samplePeriod, so that a busy burst
+// shows even in a phase that was idle on average.
+type sampler struct {
+	watch *cpuWatch
+	low   float64 // written by the watch's goroutine, read after it ends
+	full  bool    // a whole period was measured
+}
+
+func startSampler() *sampler {
+	s := &sampler{low: 1}
+	s.watch = watchCPU(samplePeriod, func(u figures.CPUUsage) {
+		s.low, s.full = min(s.low, u.Idle), true
 	})
 	return s
 }
@@ -42,8 +62,7 @@ func startSampler() *sampler {
 // stop ends the sampling and returns the lowest idle fraction of a period, or whole,
 // the idle fraction of the whole phase, when it was shorter than one period.
 func (s *sampler) stop(whole float64) float64 {
-	close(s.quit)
-	s.wg.Wait()
+	s.watch.stop()
 	if !s.full {
 		return whole
 	}

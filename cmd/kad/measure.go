@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"kad/internal/figures"
+)
+
+// kad bench and kad sim are measurements: a run that writes its table to standard
+// output as it goes, progress to standard error, may be plotted, and ends with one JSON
+// line. What they share is here.
+
+// result is what a measurement returns.
+type result interface{ JSON() ([]byte, error) }
+
+// measurement is one run of kad bench or kad sim, its flags checked.
+type measurement[R result] struct {
+	name string                                              // the command, for its errors
+	run  func(ctx context.Context, out io.Writer) (R, error) // writes its table to out
+	plot string                                              // file to plot to; empty: none
+	what string                                              // what the plot shows
+	draw func(path string, r R) error
+}
+
+// runMeasurement runs m, with a context that SIGINT or SIGTERM cancels (closing every
+// node), writes the plot if asked, and prints the JSON line last, all on the App's
+// standard output.
+func runMeasurement[R result](c *cli.Context, m measurement[R]) error {
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	stdout := c.App.Writer
+	res, err := m.run(ctx, stdout)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return cli.Exit(fmt.Errorf("%s: interrupted", m.name), exitFailure)
+		}
+		return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
+	}
+	if m.plot != "" {
+		if err := m.draw(m.plot, res); err != nil {
+			return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
+		}
+		fmt.Fprintf(stdout, "%s written to %s\n", m.what, m.plot)
+	}
+	line, err := res.JSON()
+	if err != nil {
+		return cli.Exit(err, exitFailure)
+	}
+	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
+		return cli.Exit(err, exitFailure)
+	}
+	return nil
+}
+
+// progressFlags returns where progress goes and how often, from --progress: 0 on the
+// command line means none (where in a Config it means the default interval), so the
+// writer is then nil.
+func progressFlags(c *cli.Context) (io.Writer, time.Duration, error) {
+	every := c.Duration("progress")
+	switch {
+	case every < 0:
+		return nil, every, usageErrorf("--progress %v: want 0 or more", every)
+	case every == 0:
+		return nil, 0, nil
+	}
+	return c.App.ErrWriter, every, nil
+}
+
+// plotFlag returns --plot, checked to name a format that can be written.
+func plotFlag(c *cli.Context) (string, error) {
+	path := c.String("plot")
+	if c.IsSet("plot") {
+		if err := figures.CheckPlot(path); err != nil {
+			return path, usageErrorf("--plot %q: %v", path, err)
+		}
+	}
+	return path, nil
+}
