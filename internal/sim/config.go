@@ -133,8 +133,7 @@ type Config struct {
 	JoinParallel int
 	JoinPeers    int
 	// NoRateLimit turns off the nodes' per-sender request rate limit
-	// (node.Config.RequestRate), whose state is about a third of an idle node's memory
-	// in a large network; no sender of a simulation comes near the limit.
+	// (node.Config.RequestRate); no sender of a simulation comes near the limit.
 	NoRateLimit bool
 	// Parallel is how many puts, gets or lookups run at once.
 	Parallel int
