@@ -21,18 +21,11 @@ const minPlotMS = 0.1
 // opColors are the colours of the operations.
 var opColors = figures.OpColors
 
-// CheckPlot reports whether WritePlot can write a file of path's format, so that a long
-// run does not find out at its end.
-func CheckPlot(path string) error { return figures.CheckPlot(path) }
-
 // WritePlot writes to path one figure of r in three panels: the histogram of the hops
 // of the gets and lookups, the CDF of the latencies of the puts, gets and lookups (log
 // scale), and the success rate of the timeline's rounds of gets over the scenario's
 // simulated time. The file's extension picks the format (.png, .svg, .pdf, …).
 func WritePlot(path string, r *Result) error {
-	if err := CheckPlot(path); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
 	hops, err := hopsPanel(r)
 	if err != nil {
 		return err

@@ -142,16 +142,3 @@ func checkPlot(t *testing.T, res *Result) {
 		t.Errorf("%s is %v, want three panels side by side", path, b)
 	}
 }
-
-func TestCheckPlot(t *testing.T) {
-	for _, path := range []string{"a.png", "b.SVG", "dir/c.pdf"} {
-		if err := CheckPlot(path); err != nil {
-			t.Errorf("CheckPlot(%q) = %v", path, err)
-		}
-	}
-	for _, path := range []string{"a.gif", "noext", ""} {
-		if err := CheckPlot(path); err == nil {
-			t.Errorf("CheckPlot(%q) accepted it", path)
-		}
-	}
-}
