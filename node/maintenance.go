@@ -115,6 +115,21 @@ func (n *Node) maintain() {
 			task(time.Now())
 		}()
 	}
+	// spawn runs do in a goroutine once slots has room for it, or reports false if the
+	// node closes first.
+	spawn := func(slots chan struct{}, do func()) bool {
+		select {
+		case slots <- struct{}{}:
+		case <-n.ctx.Done():
+			return false
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			do()
+		}()
+		return true
+	}
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -135,33 +150,19 @@ func (n *Node) maintain() {
 			}
 		case <-n.newcomers.ready:
 			for _, nc := range n.newcomers.take() {
-				select {
-				case handOffs <- struct{}{}:
-				case <-n.ctx.Done():
+				if !spawn(handOffs, func() { n.handOff(nc) }) {
 					return
 				}
-				wg.Add(1)
-				go func() {
-					defer func() { <-handOffs; wg.Done() }()
-					n.handOff(nc)
-				}()
 			}
 		case <-n.pings.ready:
 			pings := n.pings.take()
 			for i, c := range pings {
-				select {
-				case sem <- struct{}{}:
-				case <-n.ctx.Done():
+				if !spawn(sem, func() { n.check(c) }) {
 					for _, c := range pings[i:] {
 						n.table.PingDropped(c)
 					}
 					return
 				}
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					n.check(c)
-				}()
 			}
 		}
 	}
