@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -227,9 +228,9 @@ func (s *sim) build(ctx context.Context) error {
 	for i := n; i < total; i++ {
 		s.natted[i] = natRng.Float64() < s.cfg.NAT
 	}
-	var started atomic.Int64
-	stop := figures.Progress(s.cfg.Progress, "kad sim: start", s.cfg.ProgressEvery, int64(n), &started)
-	c, err := cluster.Start(ctx, n, cluster.Options{
+	// Only the first node starts here; each of the others starts just before it joins
+	// (joinAll), so that no node spends the build idle and waiting, its timers running.
+	c, err := cluster.Start(ctx, 1, cluster.Options{
 		Network: nw,
 		Config:  s.cfg.nodeConfig(),
 		Configure: func(i int, cfg *node.Config) {
@@ -245,18 +246,16 @@ func (s *sim) build(ctx context.Context) error {
 			if mt, ok := tr.(*mem.Transport); ok {
 				s.mems[i] = mt
 			}
-			started.Add(1)
 			return tr
 		},
 		Join: cluster.JoinNone,
 		Seed: s.cfg.Seed,
 	})
-	stop()
 	s.c = c
 	if err != nil {
 		return err
 	}
-	copy(s.nodes, c.Nodes)
+	s.nodes[0] = c.Nodes[0]
 	s.world.init(total)
 	s.world.done(0, true, true, false) // the first node, which the others join through
 	if err := s.joinAll(ctx); err != nil {
@@ -272,7 +271,7 @@ func (s *sim) build(ctx context.Context) error {
 	return nil
 }
 
-// joinAll joins nodes 1.. in order, with their own Bootstrap, each through up to
+// joinAll starts nodes 1.. in order and joins each with its own Bootstrap, each through up to
 // JoinPeers nodes drawn at random among those that have joined and are not behind a
 // NAT (a NAT would refuse the newcomer's ping). Up to JoinParallel joins run at once
 // (fewer while the CPUs are saturated: see joinWindow), and never more than twice as
@@ -302,6 +301,7 @@ func (s *sim) joinAll(ctx context.Context) error {
 		mu.Unlock()
 	})
 	var wg sync.WaitGroup
+	var startErr error
 	for i := 1; i < n; i++ {
 		mu.Lock()
 		for inFlight >= min(window.limit(), 2*joined) && ctx.Err() == nil {
@@ -313,6 +313,12 @@ func (s *sim) joinAll(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
+		nd, err := s.c.Add() // index i: only this goroutine adds nodes
+		if err != nil {
+			startErr = fmt.Errorf("node %d: %w", i, err)
+			break
+		}
+		s.nodes[i] = nd
 		seeds := s.contacts(peers)
 		wg.Go(func() {
 			d, retries, err := s.bootstrap(ctx, i, seeds)
@@ -337,7 +343,7 @@ func (s *sim) joinAll(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.res.JoinWindowMean, s.res.JoinWindowMin = window.stop()
-	if err := ctx.Err(); err != nil {
+	if err := cmp.Or(startErr, ctx.Err()); err != nil {
 		return err
 	}
 	s.res.JoinFailed, s.res.JoinRetried = int(failed.Load()), int(retried.Load())
