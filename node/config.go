@@ -29,6 +29,11 @@ type Config struct {
 	// Store keeps the records this node is responsible for. Default: an in-memory store.
 	// The node never closes it: whoever made it closes it after the node's Close.
 	Store store.Store
+	// Published keeps the records this node published with Put, which it republishes
+	// every RepublishInterval for as long as it runs: in a store that outlives the
+	// process, they go on being republished after a restart. Their Expires is zero.
+	// Default: an in-memory store. The node never closes it.
+	Published store.Store
 	// RecordTTL is tExpire: how long a record lives unless stored again (paper §2.5), and
 	// the longest a STORE may ask for. Default protocol.TExpire, 24h.
 	RecordTTL time.Duration

@@ -319,12 +319,14 @@ func (n *Node) replicate(now time.Time) {
 // republish puts again every record this node published, renewing its life for
 // RecordTTL (paper §2.5).
 func (n *Node) republish(time.Time) {
-	n.pubMu.Lock()
-	recs := make([]store.Record, 0, len(n.published))
-	for k, v := range n.published {
-		recs = append(recs, store.Record{Key: k, Value: v})
+	// Collected first: the puts must not run inside the store's Range.
+	recs := make([]store.Record, 0, n.published.Len())
+	if err := n.published.Range(func(r store.Record) bool {
+		recs = append(recs, r)
+		return true
+	}); err != nil {
+		n.log.Warn("republish: reading the published records", "err", err)
 	}
-	n.pubMu.Unlock()
 	for _, r := range recs {
 		if n.ctx.Err() != nil {
 			return

@@ -14,6 +14,7 @@ import (
 	"kad/internal/cluster"
 	"kad/node"
 	"kad/protocol"
+	"kad/store"
 	"kad/transports"
 	"kad/transports/mem"
 )
@@ -91,7 +92,9 @@ func TestRepublishOutlivesTTL(t *testing.T) {
 		if _, err := nodes[0].Put(t.Context(), dropped, []byte("d")); err != nil {
 			t.Fatal(err)
 		}
-		nodes[0].Unpublish(dropped)
+		if err := nodes[0].Unpublish(dropped); err != nil {
+			t.Fatal(err)
+		}
 		// A record nobody republishes, stored straight at one node.
 		orphan := protocol.KeyFromString("orphan")
 		if err := nodes[1].StoreAt(t.Context(), nodes[2].Contact(), orphan, []byte("o")); err != nil {
@@ -107,6 +110,41 @@ func TestRepublishOutlivesTTL(t *testing.T) {
 		}
 		if h := holders(nodes, orphan); len(h) != 0 {
 			t.Fatalf("record stored once still held by %d nodes after 5 h with a 2 h lifetime", len(h))
+		}
+	})
+}
+
+// TestRepublishAfterRestart: a node whose published records are kept in a store that
+// outlives it (Config.Published, as a data directory's is) goes on republishing them
+// after a restart, so they outlive RecordTTL although the node that put them is gone.
+func TestRepublishAfterRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := node.Config{K: 3, RecordTTL: 2 * time.Hour, RepublishInterval: time.Hour}
+		published := store.NewMemory()
+		c := cluster.New(t, 10, cluster.Options{
+			Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst,
+			Configure: func(i int, cfg *node.Config) {
+				if i == 9 {
+					cfg.Published = published
+				}
+			},
+		})
+		key := protocol.KeyFromString("kept across a restart")
+		if _, err := c.Nodes[9].Put(t.Context(), key, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		c.Kill(9)
+		again, err := c.Restart(9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Bootstrap(t.Context(), c.Nodes[1].Contact()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Hour)
+		synctest.Wait()
+		if len(holders(c.Nodes, key)) == 0 {
+			t.Fatal("record gone after 5 h with a 2 h lifetime: the restarted publisher did not republish it")
 		}
 	})
 }

@@ -49,8 +49,7 @@ type Node struct {
 	counters counters
 	storeMu  sync.Mutex // serializes the quota check with the write it allows
 
-	pubMu     sync.Mutex
-	published map[protocol.ID][]byte // records this node put, republished every RepublishInterval
+	published store.Store // records this node put, republished every RepublishInterval
 }
 
 // New starts a node on tr. The node owns tr from then on and closes it in Close, also when
@@ -70,7 +69,7 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 
 		newcomers: newQueue[newcomer](newcomerQueueLen),
 
-		published: make(map[protocol.ID][]byte),
+		published: cfg.Published,
 	}
 	n.self = protocol.Contact{ID: cfg.ID, Addr: tr.LocalAddr()}
 	if protocol.CheckAddr(n.self.Addr) == nil {
@@ -87,6 +86,9 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 	}
 	if n.store == nil {
 		n.store = store.NewMemory()
+	}
+	if n.published == nil {
+		n.published = store.NewMemory()
 	}
 	n.limiter = newSourceLimiter(cfg.RequestRate, cfg.RequestBurst)
 	n.table = routing.NewTable(n.self.ID, cfg.K)

@@ -23,19 +23,21 @@ func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, err
 	if err != nil {
 		return 0, err
 	}
-	n.pubMu.Lock()
-	n.published[key] = append([]byte(nil), value...)
-	n.pubMu.Unlock()
+	rec := store.Record{Key: key, Value: value, Stored: time.Now(), Sender: n.self.ID}
+	if err := n.published.Put(rec); err != nil {
+		return stored, fmt.Errorf("put %s: stored on %d nodes, but not kept for republishing: %w", key.Short(), stored, err)
+	}
 	return stored, nil
 }
 
 // Unpublish stops the republishing of a key this node put. The copies in the network
 // live out their lifetime (RecordTTL from the last put) and expire; this node's own copy
-// too.
-func (n *Node) Unpublish(key protocol.ID) {
-	n.pubMu.Lock()
-	delete(n.published, key)
-	n.pubMu.Unlock()
+// too. It fails only if Config.Published could not be written.
+func (n *Node) Unpublish(key protocol.ID) error {
+	if err := n.published.Delete(key); err != nil {
+		return fmt.Errorf("unpublish %s: %w", key.Short(), err)
+	}
+	return nil
 }
 
 // put stores value under key, to live ttl, at the k nodes closest to key, this node

@@ -8,7 +8,8 @@
 //
 // Each record is one key, "r" followed by its 20-byte key, whose value is a version byte
 // (1), the expiry and the time it was stored as Unix nanoseconds (8 bytes big-endian each),
-// the 20-byte ID of the node that last stored it, then the value.
+// the 20-byte ID of the node that last stored it, then the value. The records the node
+// published (Published, for node.Config.Published) are kept the same way under "p".
 //
 // # Durability
 //

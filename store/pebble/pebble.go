@@ -35,12 +35,16 @@ type Store struct {
 	mu    sync.Mutex
 	count int
 	bytes int64
+
+	prefix    byte   // of the keys of this store's records
+	published *Store // the records the node published, under their own prefix; nil in that view
 }
 
 var _ store.Store = (*Store)(nil)
 
 const (
-	recordPrefix  = 'r'
+	recordPrefix    = 'r'
+	publishedPrefix = 'p'
 	recordVersion = 1
 	headerLen     = 1 + 8 + 8 + protocol.IDBytes
 )
@@ -70,25 +74,44 @@ func open(dir string, opts Options, wo *pdb.WriteOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open record store %s: %w", dir, err)
 	}
-	s := &Store{db: db, wo: wo, log: opts.Logger}
-	if err := s.Range(func(r store.Record) bool {
-		s.count++
-		s.bytes += int64(len(r.Value))
-		return true
-	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open record store %s: %w", dir, err)
+	s := &Store{db: db, wo: wo, log: opts.Logger, prefix: recordPrefix}
+	s.published = &Store{db: db, wo: wo, log: opts.Logger, prefix: publishedPrefix}
+	for _, v := range []*Store{s, s.published} {
+		if err := v.Range(func(r store.Record) bool {
+			v.count++
+			v.bytes += int64(len(r.Value))
+			return true
+		}); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open record store %s: %w", dir, err)
+		}
 	}
 	return s, nil
 }
 
-// Close closes the database. The store must not be used afterwards.
-func (s *Store) Close() error { return s.db.Close() }
+// Published returns the store of the records the node published (node.Config.Published),
+// kept in the same database under keys of their own: a second store.Store whose writes
+// are as durable as the first's. It is closed with s; its own Close does nothing.
+func (s *Store) Published() *Store {
+	if s.published == nil {
+		return s
+	}
+	return s.published
+}
+
+// Close closes the database, which Published's store shares. The store must not be used
+// afterwards.
+func (s *Store) Close() error {
+	if s.prefix != recordPrefix {
+		return nil
+	}
+	return s.db.Close()
+}
 
 // Put implements store.Store. It returns once the record is in the write-ahead log, as
 // the package documentation says.
 func (s *Store) Put(r store.Record) error {
-	key := dbKey(r.Key)
+	key := s.dbKey(r.Key)
 	b := s.db.NewBatch()
 	if err := b.Set(key[:], encode(r), nil); err != nil {
 		b.Close()
@@ -110,7 +133,7 @@ func (s *Store) Put(r store.Record) error {
 
 // Get implements store.Store.
 func (s *Store) Get(key protocol.ID, now time.Time) (store.Record, bool, error) {
-	k := dbKey(key)
+	k := s.dbKey(key)
 	value, found, err := s.raw(k[:])
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("get %s: %w", key.Short(), err)
@@ -118,7 +141,7 @@ func (s *Store) Get(key protocol.ID, now time.Time) (store.Record, bool, error) 
 	if !found {
 		return store.Record{}, false, nil
 	}
-	r, err := decode(k[:], value)
+	r, err := s.decode(k[:], value)
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("get %s: %w", key.Short(), err)
 	}
@@ -132,7 +155,7 @@ func (s *Store) Get(key protocol.ID, now time.Time) (store.Record, bool, error) 
 // Delete that found nothing may have come just after another Delete of key, and must not
 // return before that one's deletion is in the log.
 func (s *Store) Delete(key protocol.ID) error {
-	k := dbKey(key)
+	k := s.dbKey(key)
 	b := s.db.NewBatch()
 	if err := b.Delete(k[:], nil); err != nil {
 		b.Close()
@@ -198,7 +221,7 @@ func (s *Store) Bytes() int64 {
 func (s *Store) Range(f func(store.Record) bool) error {
 	var bad error
 	err := s.scan(func(key, value []byte) bool {
-		r, err := decode(key, value)
+		r, err := s.decode(key, value)
 		if err != nil {
 			bad = err
 			return false
@@ -213,7 +236,7 @@ func (s *Store) Range(f func(store.Record) bool) error {
 
 // scan calls f with each record's raw key and value until f returns false.
 func (s *Store) scan(f func(key, value []byte) bool) error {
-	it, err := s.db.NewIter(&pdb.IterOptions{LowerBound: []byte{recordPrefix}, UpperBound: []byte{recordPrefix + 1}})
+	it, err := s.db.NewIter(&pdb.IterOptions{LowerBound: []byte{s.prefix}, UpperBound: []byte{s.prefix + 1}})
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
@@ -246,9 +269,9 @@ func (s *Store) raw(key []byte) ([]byte, bool, error) {
 	return append([]byte(nil), value...), true, nil
 }
 
-func dbKey(id protocol.ID) [1 + protocol.IDBytes]byte {
+func (s *Store) dbKey(id protocol.ID) [1 + protocol.IDBytes]byte {
 	var k [1 + protocol.IDBytes]byte
-	k[0] = recordPrefix
+	k[0] = s.prefix
 	copy(k[1:], id[:])
 	return k
 }
@@ -263,8 +286,8 @@ func encode(r store.Record) []byte {
 }
 
 // decode reads a record; it copies what it keeps out of value.
-func decode(key, value []byte) (store.Record, error) {
-	if len(key) != 1+protocol.IDBytes || key[0] != recordPrefix {
+func (s *Store) decode(key, value []byte) (store.Record, error) {
+	if len(key) != 1+protocol.IDBytes || key[0] != s.prefix {
 		return store.Record{}, fmt.Errorf("%w: key of %d bytes", ErrCorrupt, len(key))
 	}
 	if len(value) < headerLen || value[0] != recordVersion {

@@ -36,6 +36,61 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformancePublished(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := open(t, t.TempDir())
+		t.Cleanup(func() { s.Close() })
+		return s.Published()
+	})
+}
+
+// TestPublishedApart: the published records and the others share the database but not
+// their keys, counts or sizes, and both survive a reopen.
+func TestPublishedApart(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	key := protocol.KeyFromString("shared key")
+	if err := s.Put(store.Record{Key: key, Value: []byte("held for others")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Published().Put(store.Record{Key: key, Value: []byte("mine")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Published().Put(store.Record{Key: protocol.KeyFromString("other"), Value: []byte("also mine")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Published().Close(); err != nil { // does nothing: s owns the database
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	if s.Len() != 1 || s.Bytes() != int64(len("held for others")) {
+		t.Errorf("records: %d of %d bytes, want 1 of %d", s.Len(), s.Bytes(), len("held for others"))
+	}
+	p := s.Published()
+	if p.Len() != 2 || p.Bytes() != int64(len("mine")+len("also mine")) {
+		t.Errorf("published: %d of %d bytes, want 2 of %d", p.Len(), p.Bytes(), len("mine")+len("also mine"))
+	}
+	for _, c := range []struct {
+		s    store.Store
+		want string
+	}{{s, "held for others"}, {p, "mine"}} {
+		r, found, err := c.s.Get(key, time.Time{})
+		if err != nil || !found || string(r.Value) != c.want {
+			t.Errorf("get: %q, %v, %v; want %q", r.Value, found, err, c.want)
+		}
+	}
+	if err := p.Delete(key); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.Get(key, time.Time{}); !found {
+		t.Error("deleting the published record deleted the other one")
+	}
+}
+
 // TestReopen: records, their count and their size survive closing and opening again.
 func TestReopen(t *testing.T) {
 	dir := t.TempDir()
