@@ -45,8 +45,8 @@ var _ store.Store = (*Store)(nil)
 const (
 	recordPrefix    = 'r'
 	publishedPrefix = 'p'
-	recordVersion = 1
-	headerLen     = 1 + 8 + 8 + protocol.IDBytes
+	recordVersion   = 1
+	headerLen       = 1 + 8 + 8 + protocol.IDBytes
 )
 
 // ErrCorrupt is returned by Open when the database holds a record it cannot read.
