@@ -19,28 +19,28 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		// Refused before the request touches the table or the store. It is still decoded
 		// (a microsecond), so the ERROR echoes its RPC ID and the sender learns why.
 		protocol.DecodeInto(&req, raw)
-		return n.errorReply(&req, protocol.CodeRefused, "rate limited")
+		return n.refuse(&req, ReceivedRateLimited, protocol.CodeRefused, "rate limited")
 	}
 	if err := protocol.DecodeInto(&req, raw); err != nil {
 		n.log.Debug("bad request", "addr", from.Addr, "err", err)
-		code := protocol.CodeBadRequest
+		code, why := protocol.CodeBadRequest, ReceivedMalformed
 		if errors.Is(err, protocol.ErrTooLarge) {
-			code = protocol.CodeTooLarge
+			code, why = protocol.CodeTooLarge, ReceivedTooLarge
 		}
-		return n.errorReply(&req, code, err.Error())
+		return n.refuse(&req, why, code, err.Error())
 	}
 	if !req.Type.IsRequest() {
-		return n.errorReply(&req, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
+		return n.refuse(&req, ReceivedMalformed, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
 	}
 	switch {
 	case !from.ID.IsZero() && req.Sender != from.ID:
 		// The message claims another ID than the one the transport knows the peer by
 		// (over QUIC: the one its certificate names): refuse, or it could hijack an ID.
-		return n.errorReply(&req, protocol.CodeIDMismatch, fmt.Sprintf("message claims id %s, transport says %s", req.Sender, from.ID))
+		return n.refuse(&req, ReceivedIdentity, protocol.CodeIDMismatch, fmt.Sprintf("message claims id %s, transport says %s", req.Sender, from.ID))
 	case !from.Verified && n.cfg.RequireVerifiedIDs:
-		return n.errorReply(&req, protocol.CodeUnverified, "this node requires verified ids")
+		return n.refuse(&req, ReceivedIdentity, protocol.CodeUnverified, "this node requires verified ids")
 	case req.Sender == n.self.ID:
-		return n.errorReply(&req, protocol.CodeBadRequest, "sender claims this node's id")
+		return n.refuse(&req, ReceivedIdentity, protocol.CodeBadRequest, "sender claims this node's id")
 	}
 	if req.Flags&protocol.FlagClient == 0 {
 		n.record(protocol.Contact{ID: req.Sender, Addr: from.Addr}, outcomeRequested)
@@ -58,10 +58,10 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		}
 		if err := n.storeLocal(req.Key, req.Value, ttl, req.Sender); err != nil {
 			if errors.Is(err, ErrStoreFull) {
-				return n.errorReply(&req, protocol.CodeRefused, err.Error())
+				return n.refuse(&req, ReceivedStoreFull, protocol.CodeRefused, err.Error())
 			}
 			n.log.Warn("store failed", "key", req.Key.Short(), "err", err)
-			return n.errorReply(&req, protocol.CodeInternal, "store failed")
+			return n.refuse(&req, ReceivedInternal, protocol.CodeInternal, "store failed")
 		}
 	case protocol.TypeFindNode:
 		reply.Contacts = n.closestFor(req.Key, req.Sender)
@@ -80,6 +80,7 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 			reply.Contacts = n.closestFor(req.Key, req.Sender)
 		}
 	}
+	n.counters.countReceived(req.Type, ReceivedAnswered)
 	return reply.Encode()
 }
 
@@ -99,8 +100,12 @@ func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
 	return cs
 }
 
-func (n *Node) errorReply(req *protocol.Message, code uint16, text string) ([]byte, error) {
+// refuse answers req with ERROR code text, and counts it as refused for why. req may
+// be what was decoded of a request that did not decode: its type counts if it names a
+// request type.
+func (n *Node) refuse(req *protocol.Message, why ReceivedOutcome, code uint16, text string) ([]byte, error) {
 	n.counters.requestsRefused.Add(1)
+	n.counters.countReceived(req.Type, why)
 	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertised)
 	reply.ErrCode, reply.ErrText = code, protocol.ErrorText(text)
 	return reply.Encode()

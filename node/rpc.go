@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"kad/protocol"
 	"kad/transports"
@@ -95,9 +96,11 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 		return nil, err
 	}
 	n.counters.requestsSent.Add(1)
+	sent := time.Now()
 	raw, peer, err := n.tr.Call(ctx, to, b)
 	if err != nil {
 		n.counters.requestsFailed.Add(1)
+		n.counters.countSent(req.Type, n.failure(err, sent))
 		if n.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
@@ -112,6 +115,7 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	if err != nil {
 		// A reply that does not decode counts as no reply (PROTOCOL.md, "Malformed input").
 		n.counters.requestsFailed.Add(1)
+		n.counters.countSent(req.Type, SentFailed)
 		n.record(to, outcomeFailed)
 		return nil, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
 	}
@@ -119,6 +123,7 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 		// Nor does one that does not fit the request: from another ID, the address now
 		// belongs to another node.
 		n.counters.requestsFailed.Add(1)
+		n.counters.countSent(req.Type, SentFailed)
 		n.record(to, outcomeFailed)
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
@@ -126,9 +131,33 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 		n.record(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered)
 	}
 	if reply.Type == protocol.TypeError {
+		n.counters.countSent(req.Type, SentErrorReply)
 		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, &protocol.RemoteError{Code: reply.ErrCode, Text: reply.ErrText})
 	}
+	n.counters.countSent(req.Type, SentOK)
 	return reply, nil
+}
+
+// failure is the outcome of a request sent at sent whose transport call failed with
+// err. The lookup engine times its requests out itself and cancels them only when it
+// ends, so a request canceled after RPCTimeout had timed out.
+func (n *Node) failure(err error, sent time.Time) SentOutcome {
+	var timeout interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, transports.ErrRemote):
+		return SentErrorReply
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &timeout) && timeout.Timeout():
+		return SentTimeout
+	case n.ctx.Err() != nil:
+		return SentCanceled
+	case errors.Is(err, context.Canceled):
+		if time.Since(sent) >= n.cfg.RPCTimeout {
+			return SentTimeout
+		}
+		return SentCanceled
+	}
+	return SentFailed
 }
 
 func (n *Node) checkReply(to protocol.Contact, peer transports.Peer, req, reply *protocol.Message) error {
