@@ -1,0 +1,15 @@
+package quic
+
+import "kad/transports"
+
+var _ transports.Counting = (*Transport)(nil)
+
+// Counters returns the transport's Stats as transports.Counters, for metrics.
+func (t *Transport) Counters() []transports.Counter {
+	s := t.Stats()
+	return []transports.Counter{
+		{Name: "dials", Help: "QUIC handshakes completed as the dialing side.", Value: float64(s.Dials)},
+		{Name: "accepts", Help: "QUIC handshakes completed as the listening side.", Value: float64(s.Accepts)},
+		{Name: "conns", Help: "QUIC connections open now.", Value: float64(s.Conns), Gauge: true},
+	}
+}

@@ -1,0 +1,26 @@
+package quic
+
+import "testing"
+
+// TestCounters: Counters reports the Stats under their names, and moves with them.
+func TestCounters(t *testing.T) {
+	a := newTransport(t, Options{})
+	b := newTransport(t, Options{})
+	serve(t, a, echo)
+	serve(t, b, echo)
+	mustCall(t, a, contact(b), "x")
+	counters := func(tr *Transport) map[string]float64 {
+		got := map[string]float64{}
+		for _, c := range tr.Counters() {
+			got[c.Name] = c.Value
+		}
+		return got
+	}
+	if got := counters(a); len(got) != 3 || got["dials"] != 1 || got["accepts"] != 0 || got["conns"] != 1 {
+		t.Errorf("a: %v, want 1 dial, 0 accepts, 1 connection", got)
+	}
+	waitFor(t, "b's accept counted", func() bool { return b.Stats().Accepts == 1 })
+	if got := counters(b); got["dials"] != 0 || got["accepts"] != 1 {
+		t.Errorf("b: %v, want 0 dials, 1 accept", got)
+	}
+}

@@ -1,0 +1,26 @@
+package udp
+
+import "testing"
+
+// TestCounters: Counters reports the Stats under their names, and moves with them.
+func TestCounters(t *testing.T) {
+	tr := listen(t, Options{}, echo)
+	r := newRaw(t)
+	r.send(tr.LocalAddr(), []byte{0xff})
+	waitFor(t, "the malformed datagram counted", func() bool { return tr.Stats().Malformed == 1 })
+	got := map[string]float64{}
+	for _, c := range tr.Counters() {
+		got[c.Name] = c.Value
+	}
+	s := tr.Stats()
+	want := map[string]float64{"dropped": float64(s.Dropped), "malformed": 1, "unmatched": float64(s.Unmatched),
+		"read_errors": float64(s.ReadErrors), "workers": float64(s.Workers)}
+	if len(got) != len(want) {
+		t.Fatalf("counters %v, want %v", got, want)
+	}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s = %v, want %v", name, got[name], v)
+		}
+	}
+}
