@@ -95,10 +95,21 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 // startProcEnv is startProc with extra environment variables ("KEY=value").
 func startProcEnv(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
+	return startCommandEnv(t, name, env, kadBin, args...)
+}
+
+// startCommand is startProc for a program that runs kad in its turn (kadBin).
+func startCommand(t *testing.T, name, program string, args ...string) *proc {
+	t.Helper()
+	return startCommandEnv(t, name, nil, program, args...)
+}
+
+func startCommandEnv(t *testing.T, name string, env []string, program string, args ...string) *proc {
+	t.Helper()
 	p := &proc{
 		t:      t,
 		name:   name,
-		cmd:    exec.Command(kadBin, args...),
+		cmd:    exec.Command(program, args...),
 		lines:  make(chan string, 1024),
 		stderr: &syncBuffer{},
 		exited: make(chan struct{}),

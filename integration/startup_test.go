@@ -212,10 +212,10 @@ func TestDataDir(t *testing.T) {
 	joiner.stop()
 	again.stop()
 
-	// A data directory that is a file is refused with one line and status 1.
+	// A data directory that is a file is refused with one line and status 2.
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantFailureStatus(t, startProc(t, "bad-data-dir", "node", "--data-dir", file), 1, file)
+	wantFailure(t, startProc(t, "bad-data-dir", "node", "--data-dir", file), file, "not a directory")
 }

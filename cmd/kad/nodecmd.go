@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,11 +17,10 @@ import (
 
 	"kad/identity"
 	"kad/internal/console"
+	"kad/internal/datadir"
 	"kad/internal/transport"
 	"kad/node"
 	"kad/protocol"
-	"kad/store"
-	"kad/store/pebble"
 	"kad/transports"
 )
 
@@ -35,6 +31,7 @@ type nodeFlags struct {
 	id         protocol.ID // zero: derived from the key
 	keyFile    string      // empty: an ephemeral key, or the data directory's
 	dataDir    string      // empty: records in memory only
+	sync       bool        // sync the record database to the disk on each write
 	bootstrap  []protocol.Contact
 	k, alpha   int
 	requireIDs bool
@@ -54,7 +51,9 @@ func nodeFlagList() []cli.Flag {
 		&cli.StringFlag{Name: "key", EnvVars: []string{"KAD_KEY"},
 			Usage: "Ed25519 key `FILE`, created if missing; without it a new key each start"},
 		&cli.StringFlag{Name: "data-dir", EnvVars: []string{"KAD_DATA_DIR"},
-			Usage: "keep the node's key (node.key, unless --key) and records (records/) in `DIR`, so it restarts as itself with its records"},
+			Usage: "keep the node's key, records, published records and routing table in `DIR`, so that it restarts as itself, with its records, and rejoins through its saved contacts"},
+		&cli.BoolFlag{Name: "sync", EnvVars: []string{"KAD_SYNC"},
+			Usage: "with --data-dir: sync each write of the records to the disk, so that an acknowledged STORE survives a crash of the machine too"},
 		&cli.StringFlag{Name: "bootstrap-addr", EnvVars: []string{"KAD_BOOTSTRAP_ADDR"},
 			Usage: "`IP:PORT` of a node to join through (with --bootstrap-id)"},
 		&cli.StringFlag{Name: "bootstrap-id", EnvVars: []string{"KAD_BOOTSTRAP_ID"},
@@ -86,6 +85,7 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		bind:       c.String("bind"),
 		keyFile:    c.String("key"),
 		dataDir:    c.String("data-dir"),
+		sync:       c.Bool("sync"),
 		k:          c.Int("k"),
 		alpha:      c.Int("alpha"),
 		requireIDs: c.Bool("require-verified-ids"),
@@ -95,6 +95,9 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 	// The in-memory transport is known, but no other process can reach a node on it.
 	if transport.Check(f.transport) != nil || f.transport == transport.Mem {
 		return f, usageErrorf("--transport %q: want udp or quic", f.transport)
+	}
+	if f.sync && f.dataDir == "" {
+		return f, usageErrorf("--sync needs --data-dir: without one the records are in memory")
 	}
 	if err := checkBind(f.bind); err != nil {
 		return f, usageErrorf("--bind %q: %v", f.bind, err)
@@ -226,23 +229,22 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	defer stop()
 
 	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: f.logLevel}))
-	var recs store.Store
+	var dd *dataDir
 	if f.dataDir != "" {
-		if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-			return cli.Exit(fmt.Errorf("data directory: %w", err), exitFailure)
+		var err error
+		if dd, err = openDataDir(f, logger); err != nil {
+			return cli.Exit(err, exitUsage)
 		}
+		defer dd.close() // deferred first, so it runs after the node's Close
 		if f.keyFile == "" {
-			f.keyFile = filepath.Join(f.dataDir, "node.key")
+			f.keyFile = dd.dir.KeyFile()
 		}
-		ps, err := pebble.Open(filepath.Join(f.dataDir, "records"), pebble.Options{Logger: logger})
-		if err != nil {
-			return cli.Exit(err, exitFailure)
-		}
-		defer ps.Close() // deferred first, so it runs after the node's Close
-		recs = ps
 	}
 	key, err := loadKey(f.keyFile)
 	if err != nil {
+		if dd != nil {
+			return cli.Exit(err, exitUsage)
+		}
 		return cli.Exit(err, exitFailure)
 	}
 	cfg := node.Config{
@@ -251,13 +253,15 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		Alpha:              f.alpha,
 		RPCTimeout:         f.rpcTimeout,
 		RequireVerifiedIDs: f.requireIDs,
-		Store:              recs,
 		Logger:             logger,
+	}
+	if dd != nil {
+		cfg.Store, cfg.Published = dd.records, dd.records.Published()
 	}
 	if cfg.ID.IsZero() {
 		cfg.ID = identity.IDFromKey(key)
 	}
-	tr, err := listen(f, key, logger)
+	tr, err := dd.listen(f, key, logger)
 	if err != nil {
 		return cli.Exit(err, exitFailure)
 	}
@@ -272,19 +276,24 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	}
 	logger.Debug("node started", "id", n.ID(), "addr", n.Addr(), "transport", f.transport, "verified", n.Verified())
 
-	if len(f.bootstrap) > 0 {
-		bctx, cancel := context.WithTimeout(ctx, f.timeout)
-		err := n.Bootstrap(bctx, f.bootstrap...)
-		cancel()
+	if err := join(ctx, n, f, dd, logger); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped by a signal while joining
 		}
-		if err != nil {
-			// The node's error names the address, and for a wrong ID both IDs
-			// ("id mismatch: got X, want Y").
-			return cli.Exit(err, exitUsage)
+		return cli.Exit(err, exitUsage)
+	}
+	saving := make(chan struct{})
+	if dd != nil {
+		take := func() datadir.Snapshot { return snapshot(n, f.transport) }
+		if err := dd.dir.SaveSnapshot(take()); err != nil { // the contacts it joined through
+			logger.Warn("saving the routing table", "err", err)
 		}
-		logger.Info("bootstrapped", "contacts", len(n.Contacts()))
+		go func() {
+			defer close(saving)
+			dd.dir.KeepSnapshot(ctx, snapshotInterval, take, logger)
+		}()
+	} else {
+		close(saving)
 	}
 
 	con := console.New(n, c.App.Reader, c.App.Writer)
@@ -301,6 +310,12 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	<-ctx.Done()
 	stop() // a second signal ends the process at once
 	logger.Info("stopping")
+	<-saving
+	if dd != nil {
+		if err := dd.dir.SaveSnapshot(snapshot(n, f.transport)); err != nil {
+			logger.Warn("saving the routing table", "err", err)
+		}
+	}
 	if err := n.Close(); err != nil && !errors.Is(err, node.ErrClosed) {
 		return cli.Exit(fmt.Errorf("close: %w", err), exitFailure)
 	}
@@ -315,7 +330,7 @@ func loadKey(path string) (ed25519.PrivateKey, error) {
 	return key, err
 }
 
-// listen opens the transport the flags ask for.
-func listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
-	return transport.Open(f.transport, transport.Options{Bind: f.bind, Key: key, ClaimedID: f.id, Logger: logger})
+// listen opens the transport the flags ask for, at bind.
+func listen(f nodeFlags, bind string, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
+	return transport.Open(f.transport, transport.Options{Bind: bind, Key: key, ClaimedID: f.id, Logger: logger})
 }
