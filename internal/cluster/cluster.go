@@ -354,6 +354,16 @@ func (c *Cluster) Stats() node.Stats {
 		sum.RoutingTableSize += s.RoutingTableSize
 		sum.StoredRecords += s.StoredRecords
 		sum.StoredBytes += s.StoredBytes
+		for i := range s.Sent {
+			for o, v := range s.Sent[i] {
+				sum.Sent[i][o] += v
+			}
+		}
+		for i := range s.Received {
+			for o, v := range s.Received[i] {
+				sum.Received[i][o] += v
+			}
+		}
 	}
 	return sum
 }
