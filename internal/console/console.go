@@ -39,6 +39,20 @@ type Console struct {
 	Timeout time.Duration
 	// Transport names the transport in the answer to id ("udp", "quic", ...).
 	Transport string
+
+	// HistoryFile, if set, keeps the lines typed on a terminal from one Run to the next:
+	// it is read when Run starts and written (mode 0600) when Run ends. Lines read from
+	// a pipe are never kept.
+	HistoryFile string
+	// HistorySize bounds the history. Zero means DefaultHistorySize.
+	HistorySize int
+	// Interrupt is called for Ctrl-C on an empty line at the prompt. Nil means to send
+	// os.Interrupt (SIGINT) to this process, as the terminal itself does for Ctrl-C when
+	// no line editor runs.
+	Interrupt func()
+	// Shared, if set, carries what else the program prints to the terminal (its logs):
+	// while Run edits lines, that goes above the prompt instead of into it.
+	Shared *SharedOutput
 }
 
 // New returns a console that reads commands from in and writes answers to out.
@@ -106,7 +120,23 @@ var errUsage = errors.New("usage")
 
 // Run reads and runs commands until the input ends (it then returns nil), ctx ends, or
 // writing an answer fails. Commands run one at a time, each under ctx and the timeout.
+//
+// When the console reads from and writes to a terminal (see OnTerminal), Run edits the
+// lines it reads, with a prompt, history, and completion of command names; it puts the
+// terminal back as it found it before it returns, and it returns as soon as ctx ends.
+// Otherwise it reads lines as they come; it may then stay blocked in a read after ctx
+// has ended, and returns after that read.
 func (c *Console) Run(ctx context.Context) error {
+	if in, inFD, ok := terminalFD(c.in); ok {
+		if _, outFD, ok := terminalFD(c.out); ok {
+			return c.runTerminal(ctx, in, inFD, outFD)
+		}
+	}
+	return c.runLines(ctx)
+}
+
+// runLines is Run on input that is not a terminal.
+func (c *Console) runLines(ctx context.Context) error {
 	r := bufio.NewReaderSize(c.in, 4096)
 	for {
 		line, tooLong, err := readLine(r, maxLine)

@@ -11,6 +11,32 @@
 // Blank lines and lines starting with # are skipped. A bad command or argument gets an
 // error answer and the console goes on.
 //
+// # On a terminal
+//
+// When it reads from and writes to a terminal, the console edits lines (with
+// golang.org/x/term) behind the prompt "kad> ":
+//
+//	Tab                complete the command name; list the names that fit if ambiguous
+//	Up, Down           earlier and later lines (Ctrl-P, Ctrl-N too)
+//	Left, Right        move (Ctrl-B, Ctrl-F; Alt-Left, Alt-Right by words)
+//	Home, End          start and end of the line (Ctrl-A, Ctrl-E)
+//	Ctrl-W, Ctrl-U     delete the word before the cursor, or all before it
+//	Ctrl-K             delete from the cursor to the end of the line
+//	Ctrl-L             clear the screen
+//	Ctrl-C             drop the line; on an empty line, interrupt (SIGINT, see
+//	                   Console.Interrupt); while a command runs, cancel it
+//	Ctrl-D             on an empty line, end the console, as the end of piped input does
+//
+// Ctrl-C reaches the console as a key, so that the line editor can drop the line; on an
+// empty line the console sends SIGINT to its own process, as the terminal would, so the
+// program's signal handling still decides what Ctrl-C means. Ctrl-Z suspends the process
+// as usual (on Linux). Console.HistoryFile keeps the lines across runs, at most
+// Console.HistorySize of them; blank lines, repeats and lines starting with a space are
+// not kept. A line typed on a terminal has at most 4096 characters; longer values go
+// through a pipe. Console.Shared carries the program's other output (its logs) to the
+// terminal above the prompt instead of through it. Answers are those of piped input,
+// with CR LF line endings.
+//
 // # Commands
 //
 // These are the lines the help command prints:
