@@ -57,15 +57,21 @@ func newApp() *cli.App {
 		// run prints every error, once, and picks the exit status.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsageError,
-		HideVersion:     true,
+		HideVersion:     true, // kad's own --version (version.go) instead
 		HideHelpCommand: true,
+		// --generate-bash-completion lists what fits, for kad completion's scripts.
+		EnableBashCompletion: true,
+		Flags:                []cli.Flag{versionFlag()},
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				return printVersion(c)
+			}
 			if c.Args().Present() {
 				return usageErrorf("unknown command %q (commands: node, bench, sim)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{nodeCommand(), benchCommand(), simCommand()},
+		Commands: []*cli.Command{nodeCommand(), benchCommand(), simCommand(), completionCommand()},
 	}
 }
 
