@@ -47,7 +47,13 @@ type Node struct {
 
 	limiter  *sourceLimiter // nil when RequestRate < 0
 	counters counters
-	storeMu  sync.Mutex // serializes the quota check with the write it allows
+	// keyLocks order the writes of one key (of a stripe of keys), so that a record's
+	// lifetime never shrinks; storeMu guards reserved, the bytes of writes the quota
+	// allowed that the store may not count yet. No lock is held across another key's
+	// write, so that writes to a store that syncs share their syncs.
+	keyLocks [64]sync.Mutex
+	storeMu  sync.Mutex
+	reserved int64
 
 	published store.Store // records this node put, republished every RepublishInterval
 }

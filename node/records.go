@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"kad/protocol"
@@ -105,8 +106,9 @@ func (n *Node) closerThanLast(key protocol.ID, closest []protocol.Contact) bool 
 // storeLocal keeps key → value in this node's store for ttl, as received from sender,
 // within MaxStoreBytes. A record already held keeps the longer of its lifetime and ttl.
 func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, sender protocol.ID) error {
-	n.storeMu.Lock()
-	defer n.storeMu.Unlock()
+	kl := n.keyLock(key)
+	kl.Lock()
+	defer kl.Unlock()
 	now := time.Now()
 	expires := now.Add(ttl)
 	grow := int64(len(value))
@@ -123,10 +125,31 @@ func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, send
 			expires = old.Expires
 		}
 	}
-	if grow > 0 && n.store.Bytes()+grow > n.cfg.MaxStoreBytes {
-		return fmt.Errorf("%w: %d of %d bytes used", ErrStoreFull, n.store.Bytes(), n.cfg.MaxStoreBytes)
+	if grow > 0 {
+		n.storeMu.Lock()
+		if used := n.store.Bytes() + n.reserved; used+grow > n.cfg.MaxStoreBytes {
+			n.storeMu.Unlock()
+			return fmt.Errorf("%w: %d of %d bytes used", ErrStoreFull, used, n.cfg.MaxStoreBytes)
+		}
+		n.reserved += grow
+		n.storeMu.Unlock()
+		defer func() {
+			n.storeMu.Lock()
+			n.reserved -= grow
+			n.storeMu.Unlock()
+		}()
 	}
 	return n.store.Put(store.Record{Key: key, Value: value, Expires: expires, Stored: now, Sender: sender})
+}
+
+// keyLock returns the lock that orders the writes of key. Every byte counts, so that
+// keys alike in part (a counter in their first bytes) still spread over the locks.
+func (n *Node) keyLock(key protocol.ID) *sync.Mutex {
+	h := uint(0)
+	for _, b := range key {
+		h = h*31 + uint(b)
+	}
+	return &n.keyLocks[h%uint(len(n.keyLocks))]
 }
 
 // expire removes the records whose lifetime has passed.
@@ -141,16 +164,16 @@ func (n *Node) expire(now time.Time) {
 	}); err != nil {
 		n.log.Warn("expire: store read failed", "err", err)
 	}
-	n.storeMu.Lock()
-	defer n.storeMu.Unlock()
 	for _, key := range dead {
+		kl := n.keyLock(key)
+		kl.Lock()
 		// Re-check: the record may have been stored again since.
-		if _, ok, err := n.store.Get(key, now); ok || err != nil {
-			continue
+		if _, ok, err := n.store.Get(key, now); !ok && err == nil {
+			if err := n.store.Delete(key); err != nil {
+				n.log.Warn("expire failed", "key", key.Short(), "err", err)
+			}
 		}
-		if err := n.store.Delete(key); err != nil {
-			n.log.Warn("expire failed", "key", key.Short(), "err", err)
-		}
+		kl.Unlock()
 	}
 }
 
