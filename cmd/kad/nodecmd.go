@@ -36,6 +36,7 @@ type nodeFlags struct {
 	k, alpha   int
 	requireIDs bool
 	logLevel   slog.Level
+	logFormat  string // text or json
 	rpcTimeout time.Duration
 	timeout    time.Duration
 }
@@ -68,6 +69,7 @@ func nodeFlagList() []cli.Flag {
 			Usage: "refuse peers whose ID the transport does not prove (quic)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"KAD_LOG_LEVEL"},
 			Usage: "`LEVEL` of the logs on standard error: debug, info, warn or error, or one with an offset such as info+2"},
+		logFormatFlag(),
 		&cli.DurationFlag{Name: "rpc-timeout", Value: time.Second, EnvVars: []string{"KAD_RPC_TIMEOUT"},
 			Usage: "`DURATION` bound on one request to one node"},
 		&cli.DurationFlag{Name: "timeout", Value: console.DefaultTimeout, EnvVars: []string{"KAD_TIMEOUT"},
@@ -138,6 +140,9 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		return f, err
 	}
 	f.logLevel = level
+	if f.logFormat, err = parseLogFormat(c.String("log-format")); err != nil {
+		return f, err
+	}
 	if f.timeout <= 0 {
 		return f, usageErrorf("--timeout %v: want more than 0", f.timeout)
 	}
@@ -228,10 +233,14 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: f.logLevel}))
+	// The logs go above the console's prompt when both are on one terminal.
+	logOut := &console.SharedOutput{W: c.App.ErrWriter}
+	logger, err := newLogger(logOut, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
 	var dd *dataDir
 	if f.dataDir != "" {
-		var err error
 		if dd, err = openDataDir(f, logger); err != nil {
 			return cli.Exit(err, exitUsage)
 		}
@@ -299,7 +308,13 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	con := console.New(n, c.App.Reader, c.App.Writer)
 	con.Timeout = f.timeout
 	con.Transport = f.transport
+	con.Shared = logOut
+	if dd != nil {
+		con.HistoryFile = dd.dir.HistoryFile()
+	}
+	conDone := make(chan struct{})
 	go func() {
+		defer close(conDone)
 		// The console may stay blocked on a read of stdin after a signal; the process
 		// ends anyway.
 		if err := con.Run(ctx); err != nil && ctx.Err() == nil {
@@ -309,6 +324,9 @@ func runNode(c *cli.Context, f nodeFlags) error {
 
 	<-ctx.Done()
 	stop() // a second signal ends the process at once
+	if con.OnTerminal() {
+		<-conDone // the terminal as it was before the console, and the history saved
+	}
 	logger.Info("stopping")
 	<-saving
 	if dd != nil {
