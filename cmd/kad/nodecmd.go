@@ -208,6 +208,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func nodeCommand() *cli.Command {
+	flags := configurable(nodeFlagList())
 	return &cli.Command{
 		Name:      "node",
 		Usage:     "run a node, with its console on standard input",
@@ -215,7 +216,8 @@ func nodeCommand() *cli.Command {
 		Description: "Prints \"node <id> <ip>:<port> <transport> [verified|unverified]\", joins the network\n" +
 			"through the bootstrap nodes if any, then runs the console commands read from standard\n" +
 			"input until SIGINT or SIGTERM.",
-		Flags:        nodeFlagList(),
+		Flags:        flags,
+		Before:       loadConfig(flags),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			f, err := parseNodeFlags(c)
