@@ -7,14 +7,15 @@ func TestCounters(t *testing.T) {
 	tr := listen(t, Options{}, echo)
 	r := newRaw(t)
 	r.send(tr.LocalAddr(), []byte{0xff})
-	waitFor(t, "the malformed datagram counted", func() bool { return tr.Stats().Malformed == 1 })
+	r.send(tr.LocalAddr(), framingFor("alpha").frame(kindRequest, 1, "elsewhere"))
+	waitFor(t, "the datagrams counted", func() bool { s := tr.Stats(); return s.Malformed == 1 && s.WrongNetwork == 1 })
 	got := map[string]float64{}
 	for _, c := range tr.Counters() {
 		got[c.Name] = c.Value
 	}
 	s := tr.Stats()
-	want := map[string]float64{"dropped": float64(s.Dropped), "malformed": 1, "unmatched": float64(s.Unmatched),
-		"read_errors": float64(s.ReadErrors), "workers": float64(s.Workers)}
+	want := map[string]float64{"dropped": float64(s.Dropped), "malformed": 1, "wrong_network": 1,
+		"unmatched": float64(s.Unmatched), "read_errors": float64(s.ReadErrors), "workers": float64(s.Workers)}
 	if len(got) != len(want) {
 		t.Fatalf("counters %v, want %v", got, want)
 	}

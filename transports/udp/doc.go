@@ -16,6 +16,13 @@
 // cannot slip in a reply. Nothing is resent: a lost datagram shows as the end of the
 // call's context, and retrying is the caller's choice.
 //
+// A transport of a named network (Options.Network) frames its datagrams with version 2
+// instead, a 4-byte network tag after the tag, and drops every datagram that does not
+// carry its own network's mark, without a reply, counting it in Stats.WrongNetwork; so
+// nodes of different networks never see each other, and a call to one shows as the end
+// of its context. The network tag guards against mistakes, not strangers: anyone who
+// knows the name can compute it.
+//
 // Incoming requests go through a bounded queue to a fixed pool of worker goroutines
 // (Options.Workers, Options.QueueLen); a request that finds the queue full is dropped and
 // counted in Stats, as the socket's own buffer would drop it. A handler's error goes back

@@ -34,6 +34,11 @@ type Options struct {
 	// QueueLen is how many received requests may wait for a worker; a request that
 	// finds the queue full is dropped and counted. Zero means DefaultQueueLen.
 	QueueLen int
+	// Network names the network the transport belongs to; empty means the public
+	// network. Every datagram carries its mark (wire.go), and datagrams of another
+	// network are dropped unanswered and counted in Stats.WrongNetwork. The name must
+	// pass transports.CheckNetwork.
+	Network string
 }
 
 // Defaults for Options.
@@ -63,6 +68,9 @@ func (o Options) validate() error {
 	if o.Workers < 0 || o.QueueLen < 0 {
 		return fmt.Errorf("udp: negative Workers %d or QueueLen %d", o.Workers, o.QueueLen)
 	}
+	if err := transports.CheckNetwork(o.Network); err != nil {
+		return fmt.Errorf("udp: %w", err)
+	}
 	return nil
 }
 
@@ -74,6 +82,9 @@ type Stats struct {
 	// Malformed counts datagrams dropped for their framing: too short, too long, or of
 	// an unknown version or kind.
 	Malformed uint64
+	// WrongNetwork counts well-framed datagrams of another network (Options.Network),
+	// dropped without a reply.
+	WrongNetwork uint64
 	// Unmatched counts responses dropped because no call was waiting for their tag from
 	// the address they came from: late, duplicated or forged.
 	Unmatched uint64
@@ -89,6 +100,7 @@ type Transport struct {
 	conn    *net.UDPConn
 	addr    netip.AddrPort
 	log     *slog.Logger
+	frame   framing // this network's header
 	workers int
 	idleFor time.Duration
 
@@ -111,7 +123,7 @@ type Transport struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	dropped, malformed, unmatched, readErrors atomic.Uint64
+	dropped, malformed, wrongNetwork, unmatched, readErrors atomic.Uint64
 }
 
 // call is a pending Call. Whoever removes it from pending (the reader, Close, or the
@@ -156,6 +168,7 @@ func New(conn *net.UDPConn, opts Options) (*Transport, error) {
 		conn:    conn,
 		addr:    unmap(local.AddrPort()),
 		log:     opts.Logger,
+		frame:   framingFor(opts.Network),
 		workers: opts.Workers,
 		idleFor: opts.WorkerIdle,
 		ctx:     ctx,
@@ -194,11 +207,12 @@ func (t *Transport) LocalAddr() netip.AddrPort { return t.addr }
 // Stats returns the transport's counters.
 func (t *Transport) Stats() Stats {
 	return Stats{
-		Dropped:    t.dropped.Load(),
-		Malformed:  t.malformed.Load(),
-		Unmatched:  t.unmatched.Load(),
-		ReadErrors: t.readErrors.Load(),
-		Workers:    int(t.running.Load()),
+		Dropped:      t.dropped.Load(),
+		Malformed:    t.malformed.Load(),
+		WrongNetwork: t.wrongNetwork.Load(),
+		Unmatched:    t.unmatched.Load(),
+		ReadErrors:   t.readErrors.Load(),
+		Workers:      int(t.running.Load()),
 	}
 }
 
@@ -252,9 +266,10 @@ func (t *Transport) Call(ctx context.Context, to protocol.Contact, req []byte) (
 	t.pending[tag] = c
 	t.mu.Unlock()
 
-	b := getBuf(headerLen + len(req))
-	putHeader(*b, kindRequest, tag)
-	copy((*b)[headerLen:], req)
+	hlen := t.frame.len()
+	b := getBuf(hlen + len(req))
+	t.frame.put(*b, kindRequest, tag)
+	copy((*b)[hlen:], req)
 	_, err := t.conn.WriteToUDPAddrPort(*b, addr)
 	putBuf(b)
 	if err != nil {
@@ -333,12 +348,20 @@ func (t *Transport) sleep(d time.Duration) bool {
 
 // dispatch handles one datagram; b is the reader's buffer and is reused afterwards.
 func (t *Transport) dispatch(b []byte, from netip.AddrPort) {
-	kind, tag, payload, ok := parseHeader(b)
+	h, payload, ok := parseHeader(b)
 	if !ok {
 		t.malformed.Add(1)
 		t.log.Debug("udp: malformed datagram dropped", "peer", from, "len", len(b))
 		return
 	}
+	if !t.frame.accepts(h) {
+		// Neither answered nor seen by the node, so a node of another network cannot
+		// join this one through it, nor use it to amplify.
+		t.wrongNetwork.Add(1)
+		t.log.Debug("udp: datagram of another network dropped", "peer", from, "len", len(b))
+		return
+	}
+	kind, tag := h.kind, h.tag
 	if kind == kindRequest {
 		if t.handler.Load() == nil {
 			t.dropped.Add(1)
@@ -446,15 +469,16 @@ func (t *Transport) answer(h transports.Handler, j job) {
 		t.log.Warn("udp: handler's response too large", "peer", j.from, "len", len(resp))
 		kind, text = kindError, fmt.Sprintf("response of %d bytes: %v", len(resp), protocol.ErrTooLarge)
 	}
+	hlen := t.frame.len()
 	var b *[]byte
 	if kind == kindResponse {
-		b = getBuf(headerLen + len(resp))
-		copy((*b)[headerLen:], resp)
+		b = getBuf(hlen + len(resp))
+		copy((*b)[hlen:], resp)
 	} else {
-		b = getBuf(headerLen + len(text))
-		copy((*b)[headerLen:], text)
+		b = getBuf(hlen + len(text))
+		copy((*b)[hlen:], text)
 	}
-	putHeader(*b, kind, j.tag)
+	t.frame.put(*b, kind, j.tag)
 	_, err = t.conn.WriteToUDPAddrPort(*b, j.from)
 	putBuf(b)
 	if err != nil && t.ctx.Err() == nil {

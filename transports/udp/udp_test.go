@@ -3,11 +3,13 @@ package udp
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,9 +45,13 @@ func listen(t *testing.T, opts Options, h transports.Handler) *Transport {
 }
 
 func TestConformance(t *testing.T) {
-	transporttest.Run(t, func(t *testing.T) transports.Transport {
-		return listen(t, Options{}, nil)
-	})
+	for _, network := range []string{"", "alpha"} {
+		t.Run("network "+strconv.Quote(network), func(t *testing.T) {
+			transporttest.Run(t, func(t *testing.T) transports.Transport {
+				return listen(t, Options{Network: network}, nil)
+			})
+		})
+	}
 }
 
 func echo(_ context.Context, _ transports.Peer, req []byte) ([]byte, error) { return req, nil }
@@ -84,17 +90,23 @@ func (r *raw) recv() (kind byte, tag uint64, payload []byte, from netip.AddrPort
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	kind, tag, payload, ok := parseHeader(buf[:n])
-	if !ok {
-		r.t.Fatalf("received a malformed datagram: %x", buf[:n])
+	h, payload, ok := parseHeader(buf[:n])
+	if !ok || h.named {
+		r.t.Fatalf("received a datagram not framed for the public network: %x", buf[:n])
 	}
-	return kind, tag, payload, from
+	return h.kind, h.tag, payload, from
 }
 
+// frame frames a datagram of the public network.
 func frame(kind byte, tag uint64, payload string) []byte {
-	b := make([]byte, headerLen+len(payload))
-	putHeader(b, kind, tag)
-	copy(b[headerLen:], payload)
+	return framingFor("").frame(kind, tag, payload)
+}
+
+// frame frames a datagram of f's network.
+func (f framing) frame(kind byte, tag uint64, payload string) []byte {
+	b := make([]byte, f.len()+len(payload))
+	f.put(b, kind, tag)
+	copy(b[f.len():], payload)
 	return b
 }
 
@@ -161,14 +173,18 @@ func TestMalformedDatagramsIgnored(t *testing.T) {
 		datagram []byte
 	}{
 		{"empty", []byte{}},
-		{"one byte", []byte{version<<4 | kindRequest}},
+		{"one byte", []byte{versionPublic<<4 | kindRequest}},
 		{"header cut short", frame(kindRequest, 7, "")[:headerLen-1]},
+		{"named header cut short", append([]byte{versionNamed<<4 | kindRequest}, make([]byte, 11)...)},
 		{"version 0", append([]byte{kindRequest}, make([]byte, 8)...)},
-		{"version 2", append([]byte{2<<4 | kindRequest}, make([]byte, 8)...)},
-		{"kind 0", append([]byte{version << 4}, make([]byte, 12)...)},
-		{"kind 4", append([]byte{version<<4 | 4}, make([]byte, 12)...)},
-		{"kind 15", append([]byte{version<<4 | 15}, make([]byte, 12)...)},
+		{"version 3", append([]byte{3<<4 | kindRequest}, make([]byte, 12)...)},
+		{"version 15", append([]byte{15<<4 | kindRequest}, make([]byte, 12)...)},
+		{"kind 0", append([]byte{versionPublic << 4}, make([]byte, 12)...)},
+		{"kind 4", append([]byte{versionPublic<<4 | 4}, make([]byte, 12)...)},
+		{"kind 15", append([]byte{versionPublic<<4 | 15}, make([]byte, 12)...)},
+		{"named kind 0", append([]byte{versionNamed << 4}, make([]byte, 12)...)},
 		{"too long", tooLong},
+		{"named too long", framingFor("alpha").frame(kindRequest, 1, strings.Repeat("x", protocol.MaxMessageSize+1))},
 		{"text", []byte("GET / HTTP/1.1\r\n\r\n")},
 	}
 	for _, m := range malformed {
@@ -186,7 +202,7 @@ func TestMalformedDatagramsIgnored(t *testing.T) {
 	}
 	waitFor(t, "the counters", func() bool {
 		s := b.Stats()
-		return s.Malformed == uint64(len(malformed)) && s.Unmatched == 2
+		return s.Malformed == uint64(len(malformed)) && s.Unmatched == 2 && s.WrongNetwork == 0
 	})
 
 	a := listen(t, Options{}, nil)
@@ -318,15 +334,36 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestFraming checks the bytes of both framings against PROTOCOL.md's: the public
+// network's as it always was, and a named network's with its tag.
 func TestFraming(t *testing.T) {
-	b := frame(kindError, 0x0102030405060708, "boom")
-	want := []byte{0x13, 1, 2, 3, 4, 5, 6, 7, 8, 'b', 'o', 'o', 'm'}
-	if !bytes.Equal(b, want) {
-		t.Errorf("frame = %x, want %x", b, want)
+	tests := []struct {
+		name, network string
+		want          string // hex
+		tagged        bool
+	}{
+		{name: "public", network: "", want: "13" + "0102030405060708" + "626f6f6d"},
+		{name: "named", network: "alpha", want: "23" + "0102030405060708" + "b994852a" + "626f6f6d", tagged: true},
 	}
-	kind, tag, payload, ok := parseHeader(b)
-	if !ok || kind != kindError || tag != binary.BigEndian.Uint64(want[1:9]) || string(payload) != "boom" {
-		t.Errorf("parseHeader = %d, %x, %q, %v", kind, tag, payload, ok)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := framingFor(tt.network)
+			b := f.frame(kindError, 0x0102030405060708, "boom")
+			if got := hex.EncodeToString(b); got != tt.want {
+				t.Errorf("frame = %s, want %s", got, tt.want)
+			}
+			h, payload, ok := parseHeader(b)
+			if !ok || h.kind != kindError || h.tag != 0x0102030405060708 || string(payload) != "boom" || h.named != tt.tagged {
+				t.Errorf("parseHeader = %+v, %q, %v", h, payload, ok)
+			}
+			if !f.accepts(h) {
+				t.Errorf("the framing of %q refuses its own header %+v", tt.network, h)
+			}
+		})
+	}
+	sum := sha256.Sum256([]byte("kad network alpha"))
+	if tag := networkTag("alpha"); !bytes.Equal(tag[:], sum[:4]) {
+		t.Errorf("networkTag(alpha) = %x, want %x", tag, sum[:4])
 	}
 }
 
