@@ -18,7 +18,8 @@
 // routing table), lookup.go (the lookup engine, written against a query function so that
 // its rules are tested without a network), records.go (Put, Get, the local store and its
 // quota, expiry), maintenance.go (joining, liveness checks, bucket refresh, replication,
-// republishing), config.go, stats.go, ratelimit.go.
+// republishing), config.go, stats.go (the counters, by request type and outcome),
+// inspect.go (a copy of the k-buckets, for status pages), ratelimit.go.
 //
 // A Node owns its transport and closes it in Close; it never closes a Store it was given.
 package node
