@@ -51,7 +51,7 @@ func BenchmarkRoundTripBaseline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv, _ := tlsConfigs(cert)
+		srv, _ := tlsConfigs(cert, ALPN)
 		return srv
 	}
 	srvTLS, cliTLS := config(), config()

@@ -16,7 +16,8 @@ import (
 	"kad/protocol"
 )
 
-// ALPN is the TLS application protocol both ends must offer.
+// ALPN is the TLS application protocol both ends must offer on the public network; on
+// a named network it is ALPN + "/" + name (see network.go).
 const ALPN = "kad/1"
 
 // errBadCertificate is wrapped by every refusal of a peer's certificate.
@@ -112,9 +113,9 @@ func peerIdentity(cs tls.ConnectionState) (certIdentity, error) {
 // quarter faster than Go's default, which adds the post-quantum X25519MLKEM768.
 var curvePreferences = []tls.CurveID{tls.X25519}
 
-// tlsConfigs returns the server and client TLS configurations: TLS 1.3 only, ALPN
-// "kad/1", X25519 key exchange, and a certificate required and checked on both sides.
-func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
+// tlsConfigs returns the server and client TLS configurations: TLS 1.3 only, the one
+// ALPN alpn, X25519 key exchange, and a certificate required and checked on both sides.
+func tlsConfigs(cert tls.Certificate, alpn string) (server, client *tls.Config) {
 	verify := func(cs tls.ConnectionState) error {
 		_, err := checkCertificate(cs.PeerCertificates)
 		return err
@@ -123,7 +124,7 @@ func tlsConfigs(cert tls.Certificate) (server, client *tls.Config) {
 		Certificates:     []tls.Certificate{cert},
 		MinVersion:       tls.VersionTLS13,
 		MaxVersion:       tls.VersionTLS13,
-		NextProtos:       []string{ALPN},
+		NextProtos:       []string{alpn},
 		CurvePreferences: curvePreferences,
 		// Chains are not verified against CAs: a node's certificate is self-signed and
 		// checked by VerifyConnection instead.

@@ -1,6 +1,7 @@
 package quic
 
 import (
+	"strconv"
 	"testing"
 
 	"kad/transports"
@@ -8,7 +9,11 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	transporttest.Run(t, func(t *testing.T) transports.Transport {
-		return newTransport(t, Options{})
-	})
+	for _, network := range []string{"", "alpha"} {
+		t.Run("network "+strconv.Quote(network), func(t *testing.T) {
+			transporttest.Run(t, func(t *testing.T) transports.Transport {
+				return newTransport(t, Options{Network: network})
+			})
+		})
+	}
 }

@@ -192,6 +192,9 @@ func (t *Transport) dialErr(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &hto) || errors.As(err, &ito) {
 		return fmt.Errorf("%w: no handshake within %v", transports.ErrUnreachable, t.opts.HandshakeTimeout)
 	}
+	if wrongNetwork(err) {
+		return wrongNetworkErr(t.alpn)
+	}
 	return fmt.Errorf("dial: %w", err)
 }
 

@@ -16,8 +16,8 @@ func TestCounters(t *testing.T) {
 		}
 		return got
 	}
-	if got := counters(a); len(got) != 3 || got["dials"] != 1 || got["accepts"] != 0 || got["conns"] != 1 {
-		t.Errorf("a: %v, want 1 dial, 0 accepts, 1 connection", got)
+	if got := counters(a); len(got) != 4 || got["dials"] != 1 || got["accepts"] != 0 || got["conns"] != 1 || got["wrong_network"] != 0 {
+		t.Errorf("a: %v, want 1 dial, 0 accepts, 1 connection, no handshake of another network", got)
 	}
 	waitFor(t, "b's accept counted", func() bool { return b.Stats().Accepts == 1 })
 	if got := counters(b); got["dials"] != 0 || got["accepts"] != 1 {

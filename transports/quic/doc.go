@@ -17,7 +17,7 @@
 // self-signature does not verify, or whose common name is neither empty nor an ID.
 // CA chains, host names and validity dates are not checked: the key is the identity,
 // and the TLS 1.3 handshake proves the peer holds it. Other TLS parameters: TLS 1.3
-// only, ALPN "kad/1", key exchange X25519, no session resumption.
+// only, ALPN "kad/1" (see Networks), key exchange X25519, no session resumption.
 //
 // From a checked certificate a node learns two IDs: the derived ID,
 // SHA-256(public key)[:20], which the handshake proves, and the claimed ID, the common
@@ -37,6 +37,18 @@
 //     from an unverified ID.
 //
 // LocalID returns the derived ID, whatever the ClaimedID.
+//
+// # Networks
+//
+// A transport belongs to one network (Options.Network) and offers only its ALPN:
+// "kad/1" on the public network, "kad/1/NAME" on the network NAME. Nodes of different
+// networks share no application protocol, so the listening side fails the handshake
+// with the TLS alert no_application_protocol and no connection forms: the caller's Call
+// fails with transports.ErrWrongNetwork, no handler runs, and the listening side counts
+// the refusal in Stats.WrongNetwork. The ALPN keeps out mistakes, not strangers: anyone
+// who knows the name can offer it. Keeping strangers out takes verified IDs
+// (node.Config.RequireVerifiedIDs) and a list of the keys admitted, which kad does not
+// have yet.
 //
 // # Streams
 //

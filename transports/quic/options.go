@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kad/protocol"
+	"kad/transports"
 )
 
 // Options tunes a Transport. Zero values mean "the default".
@@ -33,6 +34,12 @@ type Options struct {
 	// as unverified (Peer.Verified false). Zero means the key-derived ID. See the package
 	// documentation for the rule.
 	ClaimedID protocol.ID
+	// Network names the network the transport belongs to; empty means the public
+	// network. It chooses the ALPN (network.go), so a handshake with a node of another
+	// network fails: a Call to one fails with transports.ErrWrongNetwork, and a
+	// handshake from one is refused and counted in Stats.WrongNetwork. The name must
+	// pass transports.CheckNetwork.
+	Network string
 }
 
 const (
@@ -63,6 +70,9 @@ func (o Options) validate() error {
 		return fmt.Errorf("quic: HandshakeTimeout %v is negative", o.HandshakeTimeout)
 	case o.MaxStreamsPerConn < 0:
 		return fmt.Errorf("quic: MaxStreamsPerConn %d is negative", o.MaxStreamsPerConn)
+	}
+	if err := transports.CheckNetwork(o.Network); err != nil {
+		return fmt.Errorf("quic: %w", err)
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type Transport struct {
 	clientTLS *tls.Config
 	localAddr netip.AddrPort
 	localID   protocol.ID
+	alpn      string
+	guard     *alpnGuard
 
 	handler atomic.Pointer[transports.Handler]
 
@@ -99,7 +101,10 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 	if err != nil {
 		return nil, err
 	}
-	serverTLS, clientTLS := tlsConfigs(cert)
+	alpn := alpnFor(opts.Network)
+	guard := &alpnGuard{alpn: alpn, log: opts.Logger}
+	serverTLS, clientTLS := tlsConfigs(cert, alpn)
+	serverTLS.GetConfigForClient = guard.getConfigForClient
 	qconf := &qgo.Config{
 		HandshakeIdleTimeout:  opts.HandshakeTimeout,
 		MaxIdleTimeout:        opts.IdleTimeout,
@@ -130,6 +135,8 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 		clientTLS: clientTLS,
 		localAddr: localAddr,
 		localID:   localID,
+		alpn:      alpn,
+		guard:     guard,
 		ctx:       ctx,
 		cancel:    cancel,
 	}
@@ -176,11 +183,15 @@ type Stats struct {
 	Dials   int64 // handshakes completed as the dialing side
 	Accepts int64 // handshakes completed as the listening side
 	Conns   int   // connections open now
+	// WrongNetwork counts handshakes refused as the listening side because the client
+	// did not offer this network's ALPN: nodes of another network (Options.Network).
+	WrongNetwork int64
 }
 
 // Stats returns the transport's counters. It is safe for concurrent use.
 func (t *Transport) Stats() Stats {
-	return Stats{Dials: t.dials.Load(), Accepts: t.accepts.Load(), Conns: t.cache.len()}
+	return Stats{Dials: t.dials.Load(), Accepts: t.accepts.Load(), Conns: t.cache.len(),
+		WrongNetwork: t.guard.refused.Load()}
 }
 
 // Call sends req to the node at to.Addr on a new stream of the connection to it,
