@@ -37,6 +37,11 @@ type Options struct {
 	ClaimedID protocol.ID
 	// Network is the in-memory network a mem transport joins. Required for mem.
 	Network *mem.Network
+	// NetworkName is the kad network a UDP or QUIC transport belongs to; empty means
+	// the public network (see transports.CheckNetwork). Nodes of different networks
+	// never admit each other. The mem transport ignores it: an in-memory Network is a
+	// network of its own already, and nothing outside the process can reach it.
+	NetworkName string
 	// Logger receives the transport's logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -51,14 +56,18 @@ func Check(name string) error {
 	return fmt.Errorf("%w %q: want udp, quic or mem", ErrUnknown, name)
 }
 
-// Open returns a new transport of the kind name.
+// Open returns a new transport of the kind name. A bad NetworkName is refused with an
+// error wrapping transports.ErrBadNetwork, whatever the kind.
 func Open(name string, opts Options) (transports.Transport, error) {
+	if err := transports.CheckNetwork(opts.NetworkName); err != nil {
+		return nil, err
+	}
 	if opts.Bind == "" {
 		opts.Bind = "127.0.0.1:0"
 	}
 	switch name {
 	case UDP:
-		return udp.Listen(opts.Bind, udp.Options{Logger: opts.Logger})
+		return udp.Listen(opts.Bind, udp.Options{Logger: opts.Logger, Network: opts.NetworkName})
 	case QUIC:
 		key := opts.Key
 		if key == nil {
@@ -67,7 +76,7 @@ func Open(name string, opts Options) (transports.Transport, error) {
 				return nil, fmt.Errorf("quic: generate key: %w", err)
 			}
 		}
-		return quic.Listen(opts.Bind, key, quic.Options{Logger: opts.Logger, ClaimedID: opts.ClaimedID})
+		return quic.Listen(opts.Bind, key, quic.Options{Logger: opts.Logger, ClaimedID: opts.ClaimedID, Network: opts.NetworkName})
 	case Mem:
 		if opts.Network == nil {
 			return nil, errors.New("mem: no network given")
