@@ -53,7 +53,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:      "kad",
 		Usage:     "a Kademlia distributed hash table",
-		UsageText: "kad node [flags]\n   kad bench [flags]\n   kad sim [flags]",
+		UsageText: "kad node [flags]\n   kad put|get|lookup|ping|status [flags] [args]\n   kad bench [flags]\n   kad sim [flags]\n   kad completion bash|zsh|fish",
 		// run prints every error, once, and picks the exit status.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsageError,
@@ -67,11 +67,11 @@ func newApp() *cli.App {
 				return printVersion(c)
 			}
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q (commands: node, bench, sim)", c.Args().First())
+				return usageErrorf("unknown command %q (commands: node, put, get, lookup, ping, status, bench, sim, completion)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{nodeCommand(), benchCommand(), simCommand(), completionCommand()},
+		Commands: append([]*cli.Command{nodeCommand(), benchCommand(), simCommand(), completionCommand()}, clientCommands()...),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"kad/api"
 	"kad/identity"
 	"kad/internal/console"
 	"kad/internal/datadir"
@@ -37,12 +38,13 @@ type nodeFlags struct {
 	requireIDs bool
 	logLevel   slog.Level
 	logFormat  string // text or json
+	api        apiFlags
 	rpcTimeout time.Duration
 	timeout    time.Duration
 }
 
 func nodeFlagList() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "transport", Value: "udp", EnvVars: []string{"KAD_TRANSPORT"},
 			Usage: "`NAME` of the transport: udp or quic"},
 		&cli.StringFlag{Name: "bind", Value: "127.0.0.1:0", EnvVars: []string{"KAD_BIND"},
@@ -74,7 +76,7 @@ func nodeFlagList() []cli.Flag {
 			Usage: "`DURATION` bound on one request to one node"},
 		&cli.DurationFlag{Name: "timeout", Value: console.DefaultTimeout, EnvVars: []string{"KAD_TIMEOUT"},
 			Usage: "`DURATION` bound on bootstrapping and on each console command"},
-	}
+	}, apiFlagList()...)
 }
 
 // parseNodeFlags checks the flags of `kad node`; every error is a usage error.
@@ -141,6 +143,9 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 	}
 	f.logLevel = level
 	if f.logFormat, err = parseLogFormat(c.String("log-format")); err != nil {
+		return f, err
+	}
+	if f.api, err = parseAPIFlags(c); err != nil {
 		return f, err
 	}
 	if f.timeout <= 0 {
@@ -266,6 +271,8 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		RequireVerifiedIDs: f.requireIDs,
 		Logger:             logger,
 	}
+	metrics := api.NewMetrics()
+	cfg.OnLookup = metrics.ObserveLookup
 	if dd != nil {
 		cfg.Store, cfg.Published = dd.records, dd.records.Published()
 	}
@@ -286,6 +293,11 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		return cli.Exit(err, exitFailure)
 	}
 	logger.Debug("node started", "id", n.ID(), "addr", n.Addr(), "transport", f.transport, "verified", n.Verified())
+	stopAPI, err := startAPI(ctx, c.App.Writer, logger, f.api, n, tr, f.transport, metrics)
+	if err != nil {
+		return cli.Exit(err, exitFailure)
+	}
+	defer stopAPI()
 
 	if err := join(ctx, n, f, dd, logger); err != nil {
 		if ctx.Err() != nil {
@@ -330,6 +342,9 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		<-conDone // the terminal as it was before the console, and the history saved
 	}
 	logger.Info("stopping")
+	if err := stopAPI(); err != nil {
+		logger.Warn("stopping the API", "err", err)
+	}
 	<-saving
 	if dd != nil {
 		if err := dd.dir.SaveSnapshot(snapshot(n, f.transport)); err != nil {
