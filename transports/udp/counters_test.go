@@ -1,6 +1,9 @@
 package udp
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // TestCounters: Counters reports the Stats under their names, and moves with them.
 func TestCounters(t *testing.T) {
@@ -16,7 +19,8 @@ func TestCounters(t *testing.T) {
 	s := tr.Stats()
 	want := map[string]float64{"dropped": float64(s.Dropped), "malformed": 1, "wrong_network": 1,
 		"unmatched": float64(s.Unmatched), "read_errors": float64(s.ReadErrors), "workers": float64(s.Workers)}
-	if len(got) != len(want) {
+	// Every field of Stats is a counter, so that a new one is not left out.
+	if len(got) != len(want) || len(got) != reflect.TypeFor[Stats]().NumField() {
 		t.Fatalf("counters %v, want %v", got, want)
 	}
 	for name, v := range want {
