@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,8 +90,10 @@ func checkBench(t *testing.T, res benchJSON, transport string, nodes, ops, paral
 	if res.RoutingTableMean < 1 || res.RoutingTableMean > float64(nodes-1) {
 		t.Errorf("routing table: %v contacts per node, want 1..%d", res.RoutingTableMean, nodes-1)
 	}
-	if res.HeapPerNode <= 0 {
-		t.Errorf("heap per node %v, want more than 0", res.HeapPerNode)
+	// Ten nodes' heap (about 500 KiB) is within what the garbage of the tests that ran
+	// before may free meanwhile: the figure can come out a little below zero, never far.
+	if math.IsNaN(res.HeapPerNode) || res.HeapPerNode < -64<<10 || res.HeapPerNode > 64<<20 {
+		t.Errorf("heap per node %v, want a figure within -64 KiB..64 MiB", res.HeapPerNode)
 	}
 	if res.GoroutinesPerNode < 0 {
 		t.Errorf("goroutines per node %v, want 0 or more", res.GoroutinesPerNode)

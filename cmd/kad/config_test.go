@@ -94,7 +94,7 @@ func TestConfigFileRefused(t *testing.T) {
 	for _, c := range []struct {
 		name, file, text, want string
 	}{
-		{"unknown", "a.yaml", "bnd: 127.0.0.1:4000\n", `unknown setting "bnd"; the settings are alpha, bind`},
+		{"unknown", "a.yaml", "bnd: 127.0.0.1:4000\n", `unknown setting "bnd"; the settings are alpha, api, api-public, bind`},
 		{"string for int", "a.yaml", "k: \"8\"\n", "k: 8: want a whole number"},
 		{"int for string", "a.yaml", "transport: 4\n", "transport: 4: want a string"},
 		{"bad duration", "a.yaml", "rpc-timeout: soon\n", `rpc-timeout: soon: want a duration`},
