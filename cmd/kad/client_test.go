@@ -4,37 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 
 	"kad/api"
 	"kad/internal/cluster"
 	"kad/protocol"
 )
 
-// runClient is run, with the client commands in the command table.
+// runClient runs the command line args with stdin as standard input.
 func runClient(stdin string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	app := newApp()
-	if !slices.ContainsFunc(app.Commands, func(c *cli.Command) bool { return c.Name == "get" }) {
-		app.Commands = append(app.Commands, clientCommands()...)
-	}
-	app.Reader, app.Writer, app.ErrWriter = strings.NewReader(stdin), &out, &errOut
-	code = exitOK
-	if err := app.RunContext(context.Background(), append([]string{"kad"}, args...)); err != nil {
-		code = exitFailure
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-		}
-		fmt.Fprintf(&errOut, "kad: %s\n", err)
-	}
+	code = run(context.Background(), append([]string{"kad"}, args...), strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
