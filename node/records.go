@@ -55,7 +55,9 @@ func (n *Node) put(ctx context.Context, key protocol.ID, value []byte, ttl time.
 // keeps a copy if keepLocal is set and this node is among the k closest.
 func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, key protocol.ID, value []byte, ttl time.Duration, keepLocal bool) (int, error) {
 	stored := 0
-	if keepLocal && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
+	// A client-only node is in no one's table and may be gone in a moment: it is never
+	// one of the k that hold a record.
+	if keepLocal && !n.cfg.ClientOnly && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
 		// This node is among the k closest: it keeps a copy too.
 		if err := n.storeLocal(key, value, ttl, n.self.ID); err == nil {
 			stored++

@@ -64,3 +64,27 @@ func TestStoreQuotaConcurrent(t *testing.T) {
 		t.Errorf("%d STOREs acknowledged, %d records held; want 10 of 10,000 bytes each", stored.Load(), slow.Len())
 	}
 }
+
+// TestClientOnlyPut: a client-only node's put stores at the k closest others and never on
+// the client itself, and no node's routing table holds the client afterwards.
+func TestClientOnlyPut(t *testing.T) {
+	c := cluster.New(t, 6, cluster.Options{Join: cluster.JoinFirst, Configure: func(i int, cfg *node.Config) {
+		cfg.ClientOnly = i == 5
+	}})
+	client := c.Nodes[5]
+	key := protocol.KeyFromString("from a client")
+	stored, err := client.Put(t.Context(), key, []byte("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != 5 || client.Store().Len() != 0 {
+		t.Errorf("stored on %d nodes, the client holding %d records; want the 5 others and none", stored, client.Store().Len())
+	}
+	for _, n := range c.Nodes[:5] {
+		for _, ct := range n.Contacts() {
+			if ct.ID == client.ID() {
+				t.Errorf("node %s has the client-only node in its routing table", n.ID().Short())
+			}
+		}
+	}
+}
