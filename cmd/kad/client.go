@@ -51,7 +51,7 @@ func clientFlagList(withKey bool) []cli.Flag {
 	if withKey {
 		flags = append(flags, &cli.BoolFlag{Name: "hex", Usage: "KEY is 40 hexadecimal characters, the key itself, rather than a string to hash"})
 	}
-	return flags
+	return append(flags, oneShotFlags()...)
 }
 
 // clientCommands returns the commands that use a running node through its API.
@@ -100,6 +100,7 @@ type client struct {
 	json   bool
 	stdin  io.Reader
 	stdout io.Writer
+	one    *oneShot // the one-shot client's node, with --bootstrap
 }
 
 func newClient(c *cli.Context) (*client, error) {
@@ -116,6 +117,20 @@ func newClient(c *cli.Context) (*client, error) {
 		return nil, usageErrorf("--timeout %v: want more than 0", timeout)
 	}
 	ctx, cancel := context.WithTimeout(c.Context, timeout)
+	one, rt, err := startOneShot(ctx, c)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if one != nil {
+		if c.IsSet("api") {
+			one.close()
+			cancel()
+			return nil, usageErrorf("--api and --bootstrap: want one, a running node's API or a one-shot client")
+		}
+		return &client{ctx: ctx, cancel: cancel, base: "http://" + oneShotHost, http: &http.Client{Transport: rt},
+			hex: c.Bool("hex"), json: c.Bool("json"), stdin: c.App.Reader, stdout: c.App.Writer, one: one}, nil
+	}
 	return &client{
 		ctx:    ctx,
 		cancel: cancel,
@@ -133,6 +148,7 @@ func newClient(c *cli.Context) (*client, error) {
 func (cl *client) close() {
 	cl.cancel()
 	cl.http.CloseIdleConnections()
+	cl.one.close()
 }
 
 // keyPath returns route/KEY, escaped, with ?key=hex under --hex.
