@@ -59,7 +59,7 @@ func (dd *dataDir) close() {
 // and a --bind of port 0 listens at the port it had before, if it can, so that the
 // contacts that knew it find it there again.
 func (dd *dataDir) listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
-	if dd != nil && dd.found && dd.snap.Transport == f.transport {
+	if dd != nil && dd.found && dd.snap.Transport == f.transport && dd.snap.Network == f.network {
 		if host, port, err := net.SplitHostPort(f.bind); err == nil && port == "0" {
 			if ip, err := netip.ParseAddr(host); err == nil && ip == dd.snap.Addr.Addr() {
 				tr, err := listen(f, dd.snap.Addr.String(), key, logger)
@@ -75,12 +75,16 @@ func (dd *dataDir) listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logg
 
 // savedContacts returns the contacts of the last run's routing table, when they are for
 // this transport.
-func (dd *dataDir) savedContacts(n *node.Node, transport string, logger *slog.Logger) []protocol.Contact {
+func (dd *dataDir) savedContacts(n *node.Node, transport, network string, logger *slog.Logger) []protocol.Contact {
 	if dd == nil || !dd.found {
 		return nil
 	}
 	if dd.snap.Transport != transport {
 		logger.Warn("the saved contacts are for another transport: not used", "saved", dd.snap.Transport, "transport", transport)
+		return nil
+	}
+	if dd.snap.Network != network {
+		logger.Warn("the saved contacts are of another network: not used", "saved", networkName(dd.snap.Network), "network", networkName(network))
 		return nil
 	}
 	out := make([]protocol.Contact, 0, len(dd.snap.Contacts))
@@ -97,7 +101,7 @@ func (dd *dataDir) savedContacts(n *node.Node, transport string, logger *slog.Lo
 // node rejoining through saved contacts alone runs on if none answers (the network may
 // have moved on, or be down), and others may still join through it.
 func join(ctx context.Context, n *node.Node, f nodeFlags, dd *dataDir, logger *slog.Logger) error {
-	saved := dd.savedContacts(n, f.transport, logger)
+	saved := dd.savedContacts(n, f.transport, f.network, logger)
 	if len(f.bootstrap) == 0 && len(saved) == 0 {
 		return nil
 	}
@@ -118,6 +122,14 @@ func join(ctx context.Context, n *node.Node, f nodeFlags, dd *dataDir, logger *s
 }
 
 // snapshot is what a node with a data directory saves of itself.
-func snapshot(n *node.Node, transport string) datadir.Snapshot {
-	return datadir.Snapshot{Saved: time.Now(), ID: n.ID(), Addr: n.Addr(), Transport: transport, Contacts: n.Contacts()}
+func snapshot(n *node.Node, transport, network string) datadir.Snapshot {
+	return datadir.Snapshot{Saved: time.Now(), ID: n.ID(), Addr: n.Addr(), Transport: transport, Network: network, Contacts: n.Contacts()}
+}
+
+// networkName names a network as --network does.
+func networkName(network string) string {
+	if network == "" {
+		return transports.PublicNetwork
+	}
+	return network
 }

@@ -39,6 +39,7 @@ type nodeFlags struct {
 	logLevel   slog.Level
 	logFormat  string // text or json
 	api        apiFlags
+	network    string // "" for the public network
 	rpcTimeout time.Duration
 	timeout    time.Duration
 }
@@ -72,6 +73,7 @@ func nodeFlagList() []cli.Flag {
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"KAD_LOG_LEVEL"},
 			Usage: "`LEVEL` of the logs on standard error: debug, info, warn or error, or one with an offset such as info+2"},
 		logFormatFlag(),
+		networkFlag(),
 		&cli.DurationFlag{Name: "rpc-timeout", Value: time.Second, EnvVars: []string{"KAD_RPC_TIMEOUT"},
 			Usage: "`DURATION` bound on one request to one node"},
 		&cli.DurationFlag{Name: "timeout", Value: console.DefaultTimeout, EnvVars: []string{"KAD_TIMEOUT"},
@@ -146,6 +148,9 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		return f, err
 	}
 	if f.api, err = parseAPIFlags(c); err != nil {
+		return f, err
+	}
+	if f.network, err = parseNetwork(c.String("network")); err != nil {
 		return f, err
 	}
 	if f.timeout <= 0 {
@@ -307,7 +312,7 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	}
 	saving := make(chan struct{})
 	if dd != nil {
-		take := func() datadir.Snapshot { return snapshot(n, f.transport) }
+		take := func() datadir.Snapshot { return snapshot(n, f.transport, f.network) }
 		if err := dd.dir.SaveSnapshot(take()); err != nil { // the contacts it joined through
 			logger.Warn("saving the routing table", "err", err)
 		}
@@ -347,7 +352,7 @@ func runNode(c *cli.Context, f nodeFlags) error {
 	}
 	<-saving
 	if dd != nil {
-		if err := dd.dir.SaveSnapshot(snapshot(n, f.transport)); err != nil {
+		if err := dd.dir.SaveSnapshot(snapshot(n, f.transport, f.network)); err != nil {
 			logger.Warn("saving the routing table", "err", err)
 		}
 	}
@@ -367,5 +372,5 @@ func loadKey(path string) (ed25519.PrivateKey, error) {
 
 // listen opens the transport the flags ask for, at bind.
 func listen(f nodeFlags, bind string, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
-	return transport.Open(f.transport, transport.Options{Bind: bind, Key: key, ClaimedID: f.id, Logger: logger})
+	return transport.Open(f.transport, transport.Options{Bind: bind, Key: key, ClaimedID: f.id, NetworkName: f.network, Logger: logger})
 }

@@ -30,6 +30,7 @@ func oneShotFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "bootstrap",
 			Usage: "instead of a node's API, run a client-only node for this one command, joined through the node at `ID@IP:PORT` (or IP:PORT); repeatable"},
 		&cli.StringFlag{Name: "transport", Value: transport.UDP, Usage: "`NAME` of the one-shot client's transport: udp or quic"},
+		networkFlag(),
 		&cli.StringFlag{Name: "bind", Usage: "`HOST:PORT` the one-shot client sends from (default: port 0 of the loopback for a loopback bootstrap node, else of every interface)"},
 	}
 }
@@ -71,7 +72,11 @@ func startOneShot(ctx context.Context, c *cli.Context) (*oneShot, http.RoundTrip
 	} else if err := checkBind(bind); err != nil {
 		return nil, nil, usageErrorf("--bind %q: %v", bind, err)
 	}
-	tr, err := transport.Open(name, transport.Options{Bind: bind})
+	network, err := parseNetwork(c.String("network"))
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := transport.Open(name, transport.Options{Bind: bind, NetworkName: network})
 	if err != nil {
 		return nil, nil, cli.Exit(err, exitUsage)
 	}

@@ -77,7 +77,7 @@ func TestOpenRefuses(t *testing.T) {
 func testSnapshot() Snapshot {
 	s := Snapshot{
 		Saved: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), ID: protocol.KeyFromString("self"),
-		Addr: netip.MustParseAddrPort("127.0.0.1:4000"), Transport: "udp",
+		Addr: netip.MustParseAddrPort("127.0.0.1:4000"), Transport: "udp", Network: "acme",
 	}
 	for i := range 30 {
 		s.Contacts = append(s.Contacts, protocol.Contact{
@@ -104,7 +104,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("load: %v, %v", found, err)
 	}
-	if !got.Saved.Equal(want.Saved) || got.ID != want.ID || got.Addr != want.Addr || got.Transport != want.Transport || len(got.Contacts) != len(want.Contacts) {
+	if !got.Saved.Equal(want.Saved) || got.ID != want.ID || got.Addr != want.Addr || got.Transport != want.Transport || got.Network != want.Network || len(got.Contacts) != len(want.Contacts) {
 		t.Fatalf("load: %+v, want %+v", got, want)
 	}
 	for i := range want.Contacts {

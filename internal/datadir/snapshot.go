@@ -29,6 +29,7 @@ type Snapshot struct {
 	ID        protocol.ID    // the node's own ID
 	Addr      netip.AddrPort // the address it listened on
 	Transport string         // the transport it ran over: its contacts' addresses are for it
+	Network   string         // the kad network it belonged to; "" for the public one
 	Contacts  []protocol.Contact
 }
 
@@ -39,6 +40,7 @@ type snapshotFile struct {
 	ID        protocol.ID    `json:"id"`
 	Addr      netip.AddrPort `json:"addr"`
 	Transport string         `json:"transport"`
+	Network   string         `json:"network,omitempty"`
 	Contacts  []contactEntry `json:"contacts"`
 }
 
@@ -86,7 +88,7 @@ func decodeSnapshot(data []byte) (Snapshot, error) {
 	if sf.ID.IsZero() {
 		return Snapshot{}, errors.New("no node ID")
 	}
-	s := Snapshot{Saved: sf.Saved, ID: sf.ID, Addr: sf.Addr, Transport: sf.Transport,
+	s := Snapshot{Saved: sf.Saved, ID: sf.ID, Addr: sf.Addr, Transport: sf.Transport, Network: sf.Network,
 		Contacts: make([]protocol.Contact, 0, len(sf.Contacts))}
 	for i, c := range sf.Contacts {
 		if c.ID.IsZero() {
@@ -104,7 +106,7 @@ func decodeSnapshot(data []byte) (Snapshot, error) {
 // the disk and renamed, so that the file always holds one whole snapshot.
 func (d *Dir) SaveSnapshot(s Snapshot) error {
 	sf := snapshotFile{Version: snapshotVersion, Saved: s.Saved.UTC(), ID: s.ID, Addr: s.Addr,
-		Transport: s.Transport, Contacts: make([]contactEntry, len(s.Contacts))}
+		Transport: s.Transport, Network: s.Network, Contacts: make([]contactEntry, len(s.Contacts))}
 	for i, c := range s.Contacts {
 		sf.Contacts[i] = contactEntry{ID: c.ID, Addr: c.Addr}
 	}
