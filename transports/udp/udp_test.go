@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -364,6 +365,14 @@ func TestFraming(t *testing.T) {
 	sum := sha256.Sum256([]byte("kad network alpha"))
 	if tag := networkTag("alpha"); !bytes.Equal(tag[:], sum[:4]) {
 		t.Errorf("networkTag(alpha) = %x, want %x", tag, sum[:4])
+	}
+	// PROTOCOL.md (Networks) shows the named case as its example.
+	doc, err := os.ReadFile("../../PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if example := "`23 0102030405060708 b994852a 626f6f6d`"; !bytes.Contains(doc, []byte(example)) {
+		t.Errorf("PROTOCOL.md does not hold the example %s", example)
 	}
 }
 
