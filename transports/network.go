@@ -16,9 +16,9 @@ const MaxNetworkLen = 32
 var (
 	// ErrBadNetwork is returned for a network name CheckNetwork refuses.
 	ErrBadNetwork = errors.New("bad network name")
-	// ErrWrongNetwork is returned by a call that reached a node of another network, for
-	// transports that can tell (QUIC, whose handshake fails; UDP cannot tell a node of
-	// another network from a silent one).
+	// ErrWrongNetwork is returned by a call that reached a node of another network (or a
+	// peer that speaks none of kad's), for transports that can tell: over QUIC the
+	// handshake fails, while over UDP a node of another network is a silent one.
 	ErrWrongNetwork = errors.New("peer on another network")
 )
 
