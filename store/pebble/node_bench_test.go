@@ -57,4 +57,3 @@ func udpNode(b *testing.B, cfg node.Config) *node.Node {
 	b.Cleanup(func() { n.Close() })
 	return n
 }
-
