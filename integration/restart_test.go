@@ -135,8 +135,9 @@ func preparedDir(t *testing.T) string {
 	return dir
 }
 
-// TestDataDirRefused: a data directory in use by another node, one whose routing-table
-// snapshot or record database is damaged, and one on a read-only file system are each
+// TestDataDirRefused: a data directory in use by another node, one of another network,
+// one whose routing-table snapshot or record database is damaged, and one on a read-only
+// file system are each
 // refused with one line naming the problem and exit status 2, and nothing in them is
 // changed.
 func TestDataDirRefused(t *testing.T) {
@@ -163,6 +164,12 @@ func TestDataDirRefused(t *testing.T) {
 		}
 		before := treeSums(t, dir)
 		wantFailure(t, startProc(t, "damaged-snapshot", "node", "--data-dir", dir), snap, "corrupt", "move it away")
+		wantUnchanged(t, dir, before)
+	})
+	t.Run("another network", func(t *testing.T) {
+		dir := preparedDir(t) // of the public network
+		before := treeSums(t, dir)
+		wantFailure(t, startProc(t, "other-network", "node", "--data-dir", dir, "--network", "alpha"), dir, `belongs to the network "public", not "alpha"`)
 		wantUnchanged(t, dir, before)
 	})
 	t.Run("damaged database", func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -42,6 +43,12 @@ func openDataDir(f nodeFlags, logger *slog.Logger) (*dataDir, error) {
 		d.Close()
 		return nil, err
 	}
+	// Its records, and those it republishes, are that network's.
+	if dd.found && dd.snap.Network != f.network {
+		d.Close()
+		return nil, fmt.Errorf("data directory %s: belongs to the network %q, not %q: use --network %s, or another directory",
+			f.dataDir, networkName(dd.snap.Network), networkName(f.network), networkName(dd.snap.Network))
+	}
 	if dd.records, err = pebble.Open(d.RecordsDir(), pebble.Options{Logger: logger, Sync: f.sync}); err != nil {
 		d.Close()
 		return nil, err
@@ -59,7 +66,7 @@ func (dd *dataDir) close() {
 // and a --bind of port 0 listens at the port it had before, if it can, so that the
 // contacts that knew it find it there again.
 func (dd *dataDir) listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logger) (transports.Transport, error) {
-	if dd != nil && dd.found && dd.snap.Transport == f.transport && dd.snap.Network == f.network {
+	if dd != nil && dd.found && dd.snap.Transport == f.transport {
 		if host, port, err := net.SplitHostPort(f.bind); err == nil && port == "0" {
 			if ip, err := netip.ParseAddr(host); err == nil && ip == dd.snap.Addr.Addr() {
 				tr, err := listen(f, dd.snap.Addr.String(), key, logger)
@@ -75,16 +82,12 @@ func (dd *dataDir) listen(f nodeFlags, key ed25519.PrivateKey, logger *slog.Logg
 
 // savedContacts returns the contacts of the last run's routing table, when they are for
 // this transport.
-func (dd *dataDir) savedContacts(n *node.Node, transport, network string, logger *slog.Logger) []protocol.Contact {
+func (dd *dataDir) savedContacts(n *node.Node, transport string, logger *slog.Logger) []protocol.Contact {
 	if dd == nil || !dd.found {
 		return nil
 	}
 	if dd.snap.Transport != transport {
 		logger.Warn("the saved contacts are for another transport: not used", "saved", dd.snap.Transport, "transport", transport)
-		return nil
-	}
-	if dd.snap.Network != network {
-		logger.Warn("the saved contacts are of another network: not used", "saved", networkName(dd.snap.Network), "network", networkName(network))
 		return nil
 	}
 	out := make([]protocol.Contact, 0, len(dd.snap.Contacts))
@@ -101,7 +104,7 @@ func (dd *dataDir) savedContacts(n *node.Node, transport, network string, logger
 // node rejoining through saved contacts alone runs on if none answers (the network may
 // have moved on, or be down), and others may still join through it.
 func join(ctx context.Context, n *node.Node, f nodeFlags, dd *dataDir, logger *slog.Logger) error {
-	saved := dd.savedContacts(n, f.transport, f.network, logger)
+	saved := dd.savedContacts(n, f.transport, logger)
 	if len(f.bootstrap) == 0 && len(saved) == 0 {
 		return nil
 	}
