@@ -21,6 +21,8 @@ type peerConn struct {
 	addr netip.AddrPort
 	id   certIdentity
 	peer transports.Peer // as handlers see it
+	// incoming: the peer dialed this connection.
+	incoming bool
 
 	// Guarded by connCache.mu.
 	elem   *list.Element // in connCache.lru; nil once dropped
@@ -62,9 +64,11 @@ type connCache struct {
 	byAddr map[netip.AddrPort]*peerConn // the connection calls to an address use
 	lru    *list.List                   // every open connection, most recently used first
 	dials  map[netip.AddrPort]*pendingDial
+	keep   func(protocol.ID) bool // Options.Keep; nil keeps none
 }
 
-func (c *connCache) init() {
+func (c *connCache) init(keep func(protocol.ID) bool) {
+	c.keep = keep
 	c.byAddr = make(map[netip.AddrPort]*peerConn)
 	c.lru = list.New()
 	c.dials = make(map[netip.AddrPort]*pendingDial)
@@ -100,24 +104,54 @@ func (c *connCache) release(pc *peerConn) {
 	c.mu.Unlock()
 }
 
-// victimLocked picks the connection to close when the cache is over its cap: the least
-// recently used one with no call in flight, else the least recently used one. It never
-// picks keep.
-func (c *connCache) victimLocked(keep *peerConn) *peerConn {
-	var fallback *peerConn
+// Eviction ranks, lowest evicted first.
+const (
+	rankStranger = iota // incoming, from a peer not kept
+	rankDialed          // dialed by this node, to a peer not kept
+	rankKept            // to a peer Options.Keep keeps
+)
+
+// rankLocked returns pc's eviction rank. Keep is asked about the ID the peer's key
+// proves, so that a peer cannot claim a kept ID it does not hold.
+func (c *connCache) rankLocked(pc *peerConn) int {
+	switch {
+	case c.keep != nil && c.keep(pc.id.derived):
+		return rankKept
+	case pc.incoming:
+		return rankStranger
+	default:
+		return rankDialed
+	}
+}
+
+// victimLocked picks the connection to close to make room for newcomer: the lowest
+// ranked, then one with no call in flight, then the least recently used. A kept peer's
+// connection makes room only for a kept peer's or for a dial, never for a stranger's;
+// victimLocked returns nil when nothing may make room.
+func (c *connCache) victimLocked(newcomer *peerConn) *peerConn {
+	highest := rankKept
+	if c.rankLocked(newcomer) == rankStranger {
+		highest = rankDialed
+	}
+	var best *peerConn
+	bestRank, bestBusy := 0, false
 	for e := c.lru.Back(); e != nil; e = e.Prev() {
 		pc := e.Value.(*peerConn)
-		if pc == keep {
+		if pc == newcomer {
 			continue
 		}
-		if pc.active == 0 {
-			return pc
+		r, busy := c.rankLocked(pc), pc.active > 0
+		if r > highest {
+			continue
 		}
-		if fallback == nil {
-			fallback = pc
+		if best == nil || r < bestRank || (r == bestRank && bestBusy && !busy) {
+			best, bestRank, bestBusy = pc, r, busy
+		}
+		if r == rankStranger && !busy {
+			break // none can be better, and the older ones were seen first
 		}
 	}
-	return fallback
+	return best
 }
 
 // conn returns the connection for calls to addr, dialing it if needed; concurrent
@@ -170,7 +204,7 @@ func (t *Transport) dial(addr netip.AddrPort, d *pendingDial) {
 	var pc *peerConn
 	if err == nil {
 		t.dials.Add(1)
-		pc, err = t.register(conn, addr)
+		pc, err = t.register(conn, addr, false)
 	} else {
 		err = t.dialErr(ctx, err)
 		t.log.Debug("dial failed", "addr", addr, "err", err)
@@ -198,20 +232,22 @@ func (t *Transport) dialErr(ctx context.Context, err error) error {
 	return fmt.Errorf("dial: %w", err)
 }
 
-// register adds a connection whose handshake completed to the cache, closing the
-// least recently used one if over the cap, and starts serving its streams. The newest
-// connection to an address is the one calls use.
-func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort) (*peerConn, error) {
+// register adds a connection whose handshake completed to the cache, making room
+// within the cap (victimLocked), and starts serving its streams. The newest connection
+// to an address is the one calls use. An incoming connection from a peer not kept, for
+// which nothing may make room, is closed and refused.
+func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort, incoming bool) (*peerConn, error) {
 	id, err := peerIdentity(conn.ConnectionState().TLS)
 	if err != nil {
 		conn.CloseWithError(closeNormal, "bad certificate")
 		return nil, err
 	}
 	pc := &peerConn{
-		conn: conn,
-		addr: addr,
-		id:   id,
-		peer: transports.Peer{Addr: addr, ID: id.claimed, Verified: id.verified()},
+		conn:     conn,
+		addr:     addr,
+		id:       id,
+		peer:     transports.Peer{Addr: addr, ID: id.claimed, Verified: id.verified()},
+		incoming: incoming,
 	}
 	c := &t.cache
 	c.mu.Lock()
@@ -220,25 +256,30 @@ func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort) (*peerConn, er
 		conn.CloseWithError(closeNormal, "closing")
 		return nil, transports.ErrClosed
 	}
+	var victim *peerConn
+	if c.lru.Len() >= t.opts.MaxConns {
+		if victim = c.victimLocked(pc); victim == nil {
+			c.mu.Unlock()
+			t.refusedFull.Add(1)
+			conn.CloseWithError(closeEvicted, "full")
+			return nil, errFull
+		}
+		c.dropLocked(victim)
+	}
 	pc.elem = c.lru.PushFront(pc)
 	c.byAddr[addr] = pc
-	var victims []*peerConn
-	for c.lru.Len() > t.opts.MaxConns {
-		v := c.victimLocked(pc)
-		if v == nil {
-			break
-		}
-		c.dropLocked(v)
-		victims = append(victims, v)
-	}
 	t.goFunc(func() { t.serveConn(pc) })
 	c.mu.Unlock()
-	for _, v := range victims {
-		t.log.Debug("evicting connection", "addr", v.addr)
-		v.conn.CloseWithError(closeEvicted, "evicted")
+	if victim != nil {
+		t.log.Debug("evicting connection", "addr", victim.addr, "incoming", victim.incoming)
+		victim.conn.CloseWithError(closeEvicted, "evicted")
 	}
 	return pc, nil
 }
+
+// errFull refuses an incoming connection from a peer not kept when every connection
+// that could make room for it is a kept peer's.
+var errFull = errors.New("every connection is to a kept peer")
 
 // shutdownConns marks the transport closed and empties the cache, returning the
 // connections to close.
@@ -266,12 +307,13 @@ func (t *Transport) acceptLoop() {
 			return
 		}
 		t.accepts.Add(1)
+		t.limits.handshakeDone(conn)
 		addr, err := addrPortOf(conn.RemoteAddr())
 		if err != nil {
 			conn.CloseWithError(closeNormal, "bad address")
 			continue
 		}
-		if _, err := t.register(conn, addr); err != nil {
+		if _, err := t.register(conn, addr, true); err != nil {
 			t.log.Debug("incoming connection refused", "addr", addr, "err", err)
 		}
 	}

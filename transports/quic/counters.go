@@ -11,6 +11,12 @@ func (t *Transport) Counters() []transports.Counter {
 		{Name: "dials", Help: "QUIC handshakes completed as the dialing side.", Value: float64(s.Dials)},
 		{Name: "accepts", Help: "QUIC handshakes completed as the listening side.", Value: float64(s.Accepts)},
 		{Name: "wrong_network", Help: "QUIC handshakes refused because the client belongs to another network.", Value: float64(s.WrongNetwork)},
+		{Name: "refused_conns_per_ip", Help: "Incoming QUIC connections refused because their source IP held Options.MaxConnsPerIP connections.", Value: float64(s.RefusedConnsPerIP)},
+		{Name: "refused_conns_per_subnet", Help: "Incoming QUIC connections refused because their source subnet held Options.MaxConnsPerSubnet connections.", Value: float64(s.RefusedConnsPerSubnet)},
+		{Name: "refused_handshakes_per_ip", Help: "Incoming QUIC connections refused because their source IP held Options.MaxHandshakesPerIP handshakes in progress.", Value: float64(s.RefusedHandshakesPerIP)},
+		{Name: "refused_handshakes_per_subnet", Help: "Incoming QUIC connections refused because their source subnet held Options.MaxHandshakesPerSubnet handshakes in progress.", Value: float64(s.RefusedHandshakesPerSubnet)},
+		{Name: "refused_full", Help: "Incoming QUIC connections refused because only kept peers' connections could have made room.", Value: float64(s.RefusedFull)},
+		{Name: "retries", Help: "Incoming QUIC handshakes asked to prove their source address with a Retry.", Value: float64(s.Retries)},
 		{Name: "conns", Help: "QUIC connections open now.", Value: float64(s.Conns), Gauge: true},
 	}
 }

@@ -87,4 +87,37 @@
 // that finds its cached connection dead dials once more. The stateless reset key is
 // derived from the node key, so a node that restarts with the same key makes its
 // peers' old connections fail at once rather than at their idle timeout.
+//
+// # Floods
+//
+// A handshake costs the listening side a signature and a key exchange, and an open
+// connection its memory, so incoming connections are bounded per source before the
+// handshake starts: at most Options.MaxConnsPerIP (8) connections, handshaking or open,
+// and Options.MaxHandshakesPerIP (4) handshakes in progress from one IP address, and
+// MaxConnsPerSubnet (32) and MaxHandshakesPerSubnet (16) from one /24 (IPv4) or /64
+// (IPv6). Loopback, private and link-local addresses (routing.Exempt, the rule of the
+// routing table's subnet limits and of the node's rate limit) count per IP and port
+// instead, against no subnet: many nodes share one such IP in a test cluster or a LAN.
+// Options.LimitExemptSubnets counts them like public ones. The check runs in quic-go's
+// Transport.ConnContext, called for the first Initial packet of an attempt before
+// quic-go builds any state for it; an attempt over a limit gets CONNECTION_REFUSED and
+// costs nothing more. The context returned there ends with the connection, which gives
+// its slot back. Refusals are counted by reason in Stats (one per refused Initial
+// packet: a client whose ClientHello spans two packets, or that resends it, is counted
+// again).
+//
+// While new handshakes arrive faster than Options.RetryAbove (100) a second, counted
+// over the last second, quic-go's Transport.VerifySourceAddress asks each client for a
+// Retry: it must come back with a token sent to its source address, so a forged address
+// cannot make the node do handshake work, and the per-source limits count addresses that
+// have been proven. Stats.Retries counts them.
+//
+// Options.MaxConns caps the connections. The one closed to make room is, in order, an
+// incoming connection from a peer that Options.Keep does not keep, one this node dialed
+// to such a peer, and, only for a kept peer's connection or a dial, a kept peer's; within
+// a rank, one with no call in flight and the least recently used. Keep is asked about
+// the ID the peer's key proves, so a peer cannot borrow a kept ID it only claims. An
+// incoming connection from a peer not kept, when only kept peers' connections could
+// make room, is closed and counted in Stats.RefusedFull. A node passes "is this ID in my
+// routing table" as Keep.
 package quic

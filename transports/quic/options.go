@@ -20,9 +20,36 @@ type Options struct {
 	// exceed the longest call. Default 30s.
 	IdleTimeout time.Duration
 	// MaxConns caps the open connections, dialed and accepted together. When a new one
-	// would exceed it, the least recently used connection is closed, preferring one with
-	// no call in flight. Default 512.
+	// would exceed it, one is closed: an incoming connection from a peer Keep does not
+	// know first, then one this node dialed to such a peer, least recently used first
+	// and preferring one with no call in flight; a kept peer's connection only for
+	// another kept peer's or for a dial. Default 512.
 	MaxConns int
+	// Keep reports whether the node needs its connection to the peer whose verified ID
+	// is id, as a node does for the contacts in its routing table. Such connections are
+	// never closed to make room for an incoming connection from a peer it does not keep;
+	// that one is refused instead (Stats.RefusedFull). Only the ID the peer's key proves
+	// is asked about. Keep is called with the transport's lock held: it must be fast and
+	// must not call the transport. Default: no peer is kept.
+	Keep func(id protocol.ID) bool
+	// MaxConnsPerIP caps the incoming connections, handshaking or open, from one source
+	// IP address; MaxConnsPerSubnet caps those from one /24 (IPv4) or /64 (IPv6). A
+	// loopback, private or link-local address (routing.Exempt) counts per IP and port
+	// instead, and against no subnet, because many nodes share one such IP in a test
+	// cluster or a LAN. An attempt over a limit is refused before the handshake starts.
+	// Defaults 8 and 32; negative means no limit.
+	MaxConnsPerIP, MaxConnsPerSubnet int
+	// MaxHandshakesPerIP and MaxHandshakesPerSubnet cap the incoming handshakes in
+	// progress the same way. Defaults 4 and 16; negative means no limit.
+	MaxHandshakesPerIP, MaxHandshakesPerSubnet int
+	// LimitExemptSubnets counts loopback, private and link-local sources like public
+	// ones, per IP and per subnet, so that tests on 127.0.0.1 can exercise those limits.
+	LimitExemptSubnets bool
+	// RetryAbove is the rate of new incoming handshakes per second (over the last
+	// second) above which a client must first prove its source address with a QUIC
+	// Retry (RFC 9000, section 8.1.2), so that forged addresses cost the node no
+	// handshake work. Default 100; negative means never.
+	RetryAbove int
 	// HandshakeTimeout bounds a dial: a peer that does not complete the handshake within
 	// it is reported unreachable. Default 5s.
 	HandshakeTimeout time.Duration
@@ -47,6 +74,12 @@ const (
 	defaultMaxConns         = 512
 	defaultHandshakeTimeout = 5 * time.Second
 	defaultMaxStreams       = 256
+
+	defaultMaxConnsPerIP          = 8
+	defaultMaxConnsPerSubnet      = 32
+	defaultMaxHandshakesPerIP     = 4
+	defaultMaxHandshakesPerSubnet = 16
+	defaultRetryAbove             = 100
 )
 
 func (o Options) withDefaults() Options {
@@ -57,6 +90,11 @@ func (o Options) withDefaults() Options {
 	o.MaxConns = cmp.Or(o.MaxConns, defaultMaxConns)
 	o.HandshakeTimeout = cmp.Or(o.HandshakeTimeout, defaultHandshakeTimeout)
 	o.MaxStreamsPerConn = cmp.Or(o.MaxStreamsPerConn, defaultMaxStreams)
+	o.MaxConnsPerIP = cmp.Or(o.MaxConnsPerIP, defaultMaxConnsPerIP)
+	o.MaxConnsPerSubnet = cmp.Or(o.MaxConnsPerSubnet, defaultMaxConnsPerSubnet)
+	o.MaxHandshakesPerIP = cmp.Or(o.MaxHandshakesPerIP, defaultMaxHandshakesPerIP)
+	o.MaxHandshakesPerSubnet = cmp.Or(o.MaxHandshakesPerSubnet, defaultMaxHandshakesPerSubnet)
+	o.RetryAbove = cmp.Or(o.RetryAbove, defaultRetryAbove)
 	return o
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	qgo "github.com/quic-go/quic-go"
 
@@ -39,6 +40,8 @@ type Transport struct {
 	localID   protocol.ID
 	alpn      string
 	guard     *alpnGuard
+	limits    *sourceLimits
+	rate      *handshakeRate
 
 	handler atomic.Pointer[transports.Handler]
 
@@ -52,6 +55,9 @@ type Transport struct {
 
 	dials   atomic.Int64 // handshakes completed as the dialing side
 	accepts atomic.Int64 // handshakes completed as the listening side
+	// refusedFull counts incoming connections refused because only kept peers'
+	// connections could have made room.
+	refusedFull atomic.Int64
 }
 
 // Listen opens a UDP socket on addr ("127.0.0.1:0" for a random port) and returns a
@@ -118,7 +124,14 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 		MaxConnectionReceiveWindow:     16 << 20,
 	}
 	resetKey := qgo.StatelessResetKey(statelessResetKey(key))
-	qt := &qgo.Transport{Conn: conn, StatelessResetKey: &resetKey}
+	limits := newSourceLimits(opts)
+	rate := &handshakeRate{above: opts.RetryAbove, now: time.Now}
+	qt := &qgo.Transport{
+		Conn:                conn,
+		StatelessResetKey:   &resetKey,
+		ConnContext:         limits.connContext,
+		VerifySourceAddress: rate.verifySourceAddress,
+	}
 	ln, err := qt.Listen(serverTLS, qconf)
 	if err != nil {
 		qt.Close()
@@ -137,10 +150,12 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 		localID:   localID,
 		alpn:      alpn,
 		guard:     guard,
+		limits:    limits,
+		rate:      rate,
 		ctx:       ctx,
 		cancel:    cancel,
 	}
-	t.cache.init()
+	t.cache.init(opts.Keep)
 	t.goFunc(t.acceptLoop)
 	return t, nil
 }
@@ -186,12 +201,33 @@ type Stats struct {
 	// WrongNetwork counts handshakes refused as the listening side because the client
 	// did not offer this network's ALPN: nodes of another network (Options.Network).
 	WrongNetwork int64
+	// Incoming connections refused before their handshake because their source held
+	// as many connections as Options.MaxConnsPerIP or MaxConnsPerSubnet allow, or as
+	// many handshakes in progress as MaxHandshakesPerIP or MaxHandshakesPerSubnet
+	// allow. The client sees CONNECTION_REFUSED. Each refused Initial packet counts, so
+	// an attempt whose ClientHello spans two packets, or that is resent, counts again.
+	RefusedConnsPerIP, RefusedConnsPerSubnet           int64
+	RefusedHandshakesPerIP, RefusedHandshakesPerSubnet int64
+	// RefusedFull counts incoming connections closed after their handshake because the
+	// transport held Options.MaxConns connections and only kept peers' (Options.Keep)
+	// could have made room.
+	RefusedFull int64
+	// Retries counts incoming handshakes asked to prove their source address with a
+	// Retry first, because new handshakes arrived faster than Options.RetryAbove.
+	Retries int64
 }
 
 // Stats returns the transport's counters. It is safe for concurrent use.
 func (t *Transport) Stats() Stats {
 	return Stats{Dials: t.dials.Load(), Accepts: t.accepts.Load(), Conns: t.cache.len(),
-		WrongNetwork: t.guard.refused.Load()}
+		WrongNetwork:               t.guard.refused.Load(),
+		RefusedConnsPerIP:          t.limits.refusedConnsIP.Load(),
+		RefusedConnsPerSubnet:      t.limits.refusedConnsSubnet.Load(),
+		RefusedHandshakesPerIP:     t.limits.refusedHandshakesIP.Load(),
+		RefusedHandshakesPerSubnet: t.limits.refusedHandshakesSubnet.Load(),
+		RefusedFull:                t.refusedFull.Load(),
+		Retries:                    t.rate.retries.Load(),
+	}
 }
 
 // Call sends req to the node at to.Addr on a new stream of the connection to it,
