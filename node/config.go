@@ -41,6 +41,31 @@ type Config struct {
 	// of a new record that would pass it is refused (ERROR code 3), so no sender can
 	// exhaust the node's memory. Default 64 MiB.
 	MaxStoreBytes int64
+	// MaxRecordsPerSender and MaxBytesPerSender cap the records, and the total size of
+	// their values, that one sender may hold in the store; a STORE past either is refused
+	// (ERROR code 3, counted as ReceivedSenderQuota) and nothing held is dropped for it.
+	// A sender is a public IP, or an IP and port for loopback and private addresses, as
+	// for RequestRate. A record is charged to the sender whose STORE created or grew it;
+	// a STORE that replaces it at the same size or smaller (replication, republishing)
+	// leaves the charge where it was and is never refused by these quotas. The node's own
+	// records, and those a persistent Store held when the node started, are charged to no
+	// one (they still count against MaxStoreBytes).
+	//
+	// The defaults, 10,000 records and 8 MiB, do not refuse honest traffic in a network
+	// of N nodes holding R records, where each node holds about H = R·K/N of them: the
+	// STOREs that create records at a node come from each record's publisher, who puts
+	// at most MaxPublished (10,000) records and so at most that many on any node, and
+	// from the holders that hand records to a newcomer or replicate them to a node that
+	// lacks them, who spread H over the node's neighbours but may, at worst, be one
+	// neighbour giving all of H. So the defaults hold for H up to 10,000 records of 800
+	// bytes on average (an eighth of the default MaxStoreBytes); a network whose nodes
+	// hold more should raise them. Negative means no limit.
+	MaxRecordsPerSender int
+	MaxBytesPerSender   int64
+	// MaxPublished caps the records this node publishes (Published); Put of a new key
+	// past it fails with ErrPublishedFull before sending anything. Default 10,000;
+	// negative means no limit.
+	MaxPublished int
 	// SweepInterval is how often the store is swept of expired records; an expired record
 	// is never served, swept or not. It is not tExpire (RecordTTL). Default 1 min.
 	SweepInterval time.Duration
@@ -57,14 +82,21 @@ type Config struct {
 	// MaxPerSubnetBucket and MaxPerSubnetTable cap the contacts of one k-bucket and of
 	// the routing table that may share a public /24 (IPv4) or /64 (IPv6), so that one
 	// host or network cannot fill the table. Loopback, private and link-local addresses
-	// are exempt. Defaults 2 and 10; negative means no limit.
+	// are exempt unless SubnetLimitsEverywhere is set. Defaults 2 and 10; negative means
+	// no limit.
 	MaxPerSubnetBucket, MaxPerSubnetTable int
 	// RequestRate is how many requests a second one sender may have handled, with bursts
 	// of RequestBurst; more are refused with ERROR code 3. A sender is a public IP, or an
-	// IP and port for loopback and private addresses. Defaults 1000 and 2000; a negative
-	// rate means no limit.
+	// IP and port for loopback and private addresses (an IP alone for every address with
+	// SubnetLimitsEverywhere). Defaults 1000 and 2000; a negative rate means no limit.
 	RequestRate  float64
 	RequestBurst int
+	// SubnetLimitsEverywhere applies the subnet limits, and counts senders for
+	// RequestRate and the sender quotas, at loopback, private and link-local addresses
+	// as at public ones (routing.AddrRule): for tests of the limits on one machine, or a
+	// network whose strangers come from private addresses. Where all nodes share one IP
+	// it makes them one sender.
+	SubnetLimitsEverywhere bool
 	// RequireVerifiedIDs makes the node refuse requests from peers whose ID the transport
 	// did not prove.
 	RequireVerifiedIDs bool
@@ -97,6 +129,9 @@ func (c Config) withDefaults() Config {
 	c.RequestRate = cmp.Or(c.RequestRate, 1000)
 	c.RequestBurst = cmp.Or(c.RequestBurst, 2*max(int(c.RequestRate), 1))
 	c.MaxStoreBytes = cmp.Or(c.MaxStoreBytes, 64<<20)
+	c.MaxRecordsPerSender = cmp.Or(c.MaxRecordsPerSender, 10_000)
+	c.MaxBytesPerSender = cmp.Or(c.MaxBytesPerSender, 8<<20)
+	c.MaxPublished = cmp.Or(c.MaxPublished, 10_000)
 	c.SweepInterval = cmp.Or(c.SweepInterval, time.Minute)
 	c.RefreshInterval = cmp.Or(c.RefreshInterval, protocol.TRefresh)
 	c.ReplicateInterval = cmp.Or(c.ReplicateInterval, protocol.TReplicate)

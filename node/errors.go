@@ -21,4 +21,11 @@ var (
 	ErrValueTooLarge = errors.New("value too large")
 	// ErrStoreFull is returned when a new record would pass Config.MaxStoreBytes.
 	ErrStoreFull = errors.New("store full")
+	// ErrSenderQuota is returned when a STORE would take its sender past
+	// Config.MaxRecordsPerSender or Config.MaxBytesPerSender.
+	ErrSenderQuota = errors.New("sender over its store quota")
+	// ErrPublishedFull is returned by Put, before it sends anything, when the node already
+	// publishes Config.MaxPublished records and the key is not one of them. Unpublish
+	// frees room.
+	ErrPublishedFull = errors.New("published records full")
 )

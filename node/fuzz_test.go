@@ -48,7 +48,7 @@ func FuzzHandle(f *testing.F) {
 	}
 	f.Cleanup(func() { n.Close() })
 	kept := protocol.KeyFromString("kept")
-	if err := n.storeLocal(kept, []byte("kept value"), time.Hour, sender); err != nil {
+	if err := n.storeLocal(kept, []byte("kept value"), time.Hour, sender, netip.AddrPort{}); err != nil {
 		f.Fatal(err)
 	}
 	from := transports.Peer{Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
@@ -75,7 +75,7 @@ func FuzzHandle(f *testing.F) {
 				t.Fatal("stored record lost")
 			}
 			// A STORE under the same key may replace it; put it back for the next input.
-			n.storeLocal(kept, []byte("kept value"), time.Hour, sender)
+			n.storeLocal(kept, []byte("kept value"), time.Hour, sender, netip.AddrPort{})
 		}
 	})
 }

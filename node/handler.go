@@ -56,9 +56,12 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		if req.TTL != 0 && time.Duration(req.TTL)*time.Second < ttl {
 			ttl = time.Duration(req.TTL) * time.Second
 		}
-		if err := n.storeLocal(req.Key, req.Value, ttl, req.Sender); err != nil {
-			if errors.Is(err, ErrStoreFull) {
+		if err := n.storeLocal(req.Key, req.Value, ttl, req.Sender, from.Addr); err != nil {
+			switch {
+			case errors.Is(err, ErrStoreFull):
 				return n.refuse(&req, ReceivedStoreFull, protocol.CodeRefused, err.Error())
+			case errors.Is(err, ErrSenderQuota):
+				return n.refuse(&req, ReceivedSenderQuota, protocol.CodeRefused, err.Error())
 			}
 			n.log.Warn("store failed", "key", req.Key.Short(), "err", err)
 			return n.refuse(&req, ReceivedInternal, protocol.CodeInternal, "store failed")

@@ -46,6 +46,7 @@ type Node struct {
 	newcomers *queue[newcomer]
 
 	limiter  *sourceLimiter // nil when RequestRate < 0
+	quotas   *senderQuotas
 	counters counters
 	// keyLocks order the writes of one key (of a stripe of keys), so that a record's
 	// lifetime never shrinks; storeMu guards reserved, the bytes of writes the quota
@@ -56,6 +57,10 @@ type Node struct {
 	reserved int64
 
 	published store.Store // records this node put, republished every RepublishInterval
+	// pubMu guards pubReserved, the places among the published records that Puts of new
+	// keys under way have taken, so that together they stay within MaxPublished.
+	pubMu       sync.Mutex
+	pubReserved int
 }
 
 // New starts a node on tr. The node owns tr from then on and closes it in Close, also when
@@ -96,9 +101,13 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 	if n.published == nil {
 		n.published = store.NewMemory()
 	}
-	n.limiter = newSourceLimiter(cfg.RequestRate, cfg.RequestBurst)
+	rule := senderRule{Everywhere: cfg.SubnetLimitsEverywhere}
+	n.limiter = newSourceLimiter(cfg.RequestRate, cfg.RequestBurst, rule)
+	// What the store already holds, from before a restart, is charged to no one.
+	n.quotas = newSenderQuotas(cfg.MaxRecordsPerSender, cfg.MaxBytesPerSender, rule)
 	n.table = routing.NewTable(n.self.ID, cfg.K)
 	n.table.SetSubnetLimits(cfg.MaxPerSubnetBucket, cfg.MaxPerSubnetTable)
+	n.table.SetSubnetLimitsEverywhere(cfg.SubnetLimitsEverywhere)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.log = n.log.With("self", n.self.ID.Short())
 	if err := tr.Serve(n.handle); err != nil {

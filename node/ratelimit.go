@@ -25,6 +25,7 @@ const rateLimiterSources = 4096
 type sourceLimiter struct {
 	perSecond float64 // tokens added per second
 	burst     float64
+	rule      senderRule
 	epoch     time.Time // buckets' times are nanoseconds since epoch (monotonic)
 
 	mu      sync.Mutex
@@ -37,35 +38,44 @@ type sourceKey struct {
 	port uint16
 }
 
+// senderRule maps addresses to senders, for the rate limit and the store quotas alike.
+type senderRule routing.AddrRule
+
+// sender returns the sender an address counts as. A public address counts by its IP,
+// whatever its port, so that one host cannot multiply its share by opening sockets.
+// Addresses exempt from subnet limits (routing.AddrRule.Exempt: loopback, private,
+// link-local, unless the limits apply everywhere) count by IP and port: there many nodes
+// share one IP (a test cluster, a LAN).
+func (r senderRule) sender(addr netip.AddrPort) sourceKey {
+	ip := addr.Addr().Unmap()
+	key := sourceKey{ip: ip.As16()}
+	if routing.AddrRule(r).Exempt(ip) {
+		key.port = addr.Port()
+	}
+	return key
+}
+
 // tokenBucket is a sender's tokens at a time (nanoseconds since the limiter's epoch).
 type tokenBucket struct {
 	tokens float64
 	at     int64
 }
 
-func newSourceLimiter(perSecond float64, burst int) *sourceLimiter {
+func newSourceLimiter(perSecond float64, burst int, rule senderRule) *sourceLimiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &sourceLimiter{perSecond: perSecond, burst: float64(burst), epoch: time.Now(),
+	return &sourceLimiter{perSecond: perSecond, burst: float64(burst), rule: rule, epoch: time.Now(),
 		buckets: make(map[sourceKey]tokenBucket)}
 }
 
-// allow reports whether a request from addr may be handled now. A nil limiter allows all.
-//
-// A public address is limited by its IP, whatever its port, so that one host cannot
-// multiply its share by opening sockets. Addresses exempt from subnet limits
-// (routing.Exempt: loopback, private, link-local) are limited by IP and port: there many
-// nodes share one IP (a test cluster, a LAN).
+// allow reports whether a request from addr, as a sender (senderRule), may be handled
+// now. A nil limiter allows all.
 func (l *sourceLimiter) allow(addr netip.AddrPort, now time.Time) bool {
 	if l == nil {
 		return true
 	}
-	ip := addr.Addr().Unmap()
-	key := sourceKey{ip: ip.As16()}
-	if routing.Exempt(ip) {
-		key.port = addr.Port()
-	}
+	key := l.rule.sender(addr)
 	at := int64(now.Sub(l.epoch))
 	l.mu.Lock()
 	defer l.mu.Unlock()

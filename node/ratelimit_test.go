@@ -14,7 +14,7 @@ import (
 // gaps make every token count a multiple of 1/2, which both compute exactly.
 func TestSourceLimiterMatchesRate(t *testing.T) {
 	const perSecond, burst, senders = 4, 5, 2
-	l := newSourceLimiter(perSecond, burst)
+	l := newSourceLimiter(perSecond, burst, senderRule{})
 	ref := make([]*rate.Limiter, senders)
 	for i := range ref {
 		ref[i] = rate.NewLimiter(perSecond, burst)
@@ -45,7 +45,7 @@ func TestSourceLimiterMatchesRate(t *testing.T) {
 // flood of new senders never grows the limiter past its bound, and a sender still
 // draining its burst keeps its bucket through a sweep.
 func TestSourceLimiterForgets(t *testing.T) {
-	l := newSourceLimiter(10, 2)
+	l := newSourceLimiter(10, 2, senderRule{})
 	now := l.epoch
 	for i := range 3 * rateLimiterSources {
 		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -13,11 +14,18 @@ import (
 
 // Put stores value under key at the k nodes closest to key, and returns how many stored
 // it. It fails only if none did. The node republishes the record every RepublishInterval
-// for as long as it runs (paper §2.5), so that it outlives RecordTTL.
+// for as long as it runs (paper §2.5), so that it outlives RecordTTL. A key new to the
+// node's published records fails with ErrPublishedFull, before anything is sent, when
+// it already publishes Config.MaxPublished records.
 func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, error) {
 	if len(value) > protocol.MaxValueSize {
 		return 0, fmt.Errorf("put %s: %w: %d bytes, limit %d", key.Short(), ErrValueTooLarge, len(value), protocol.MaxValueSize)
 	}
+	release, err := n.reservePublished(key)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	ctx, cancel := n.opContext(ctx)
 	defer cancel()
 	stored, err := n.put(ctx, key, value, n.cfg.RecordTTL, true)
@@ -29,6 +37,34 @@ func (n *Node) Put(ctx context.Context, key protocol.ID, value []byte) (int, err
 		return stored, fmt.Errorf("put %s: stored on %d nodes, but not kept for republishing: %w", key.Short(), stored, err)
 	}
 	return stored, nil
+}
+
+// reservePublished makes sure that the record of key will have room among the published
+// records, and returns the function that gives back its reservation once it is written
+// (or not). Puts of new keys that run at once reserve a place each, so that together they
+// never pass MaxPublished.
+func (n *Node) reservePublished(key protocol.ID) (func(), error) {
+	if n.cfg.MaxPublished < 0 {
+		return func() {}, nil
+	}
+	_, held, err := n.published.Get(key, time.Time{})
+	if err != nil {
+		return nil, fmt.Errorf("put %s: reading the published records: %w", key.Short(), err)
+	}
+	if held {
+		return func() {}, nil // a replacement takes no more room
+	}
+	n.pubMu.Lock()
+	defer n.pubMu.Unlock()
+	if used := n.published.Len() + n.pubReserved; used >= n.cfg.MaxPublished {
+		return nil, fmt.Errorf("put %s: %w: %d of %d records published", key.Short(), ErrPublishedFull, used, n.cfg.MaxPublished)
+	}
+	n.pubReserved++
+	return func() {
+		n.pubMu.Lock()
+		n.pubReserved--
+		n.pubMu.Unlock()
+	}, nil
 }
 
 // Unpublish stops the republishing of a key this node put. The copies in the network
@@ -59,7 +95,7 @@ func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, k
 	// one of the k that hold a record.
 	if keepLocal && !n.cfg.ClientOnly && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
 		// This node is among the k closest: it keeps a copy too.
-		if err := n.storeLocal(key, value, ttl, n.self.ID); err == nil {
+		if err := n.storeLocal(key, value, ttl, n.self.ID, netip.AddrPort{}); err == nil {
 			stored++
 			if len(closest) == n.cfg.K {
 				closest = closest[:n.cfg.K-1]
@@ -107,7 +143,10 @@ func (n *Node) closerThanLast(key protocol.ID, closest []protocol.Contact) bool 
 
 // storeLocal keeps key → value in this node's store for ttl, as received from sender,
 // within MaxStoreBytes. A record already held keeps the longer of its lifetime and ttl.
-func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, sender protocol.ID) error {
+//
+// from is the sender's address, which the sender quotas charge (senderQuotas); an invalid
+// one, for the node's own writes, charges no one.
+func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, sender protocol.ID, from netip.AddrPort) error {
 	kl := n.keyLock(key)
 	kl.Lock()
 	defer kl.Unlock()
@@ -119,8 +158,10 @@ func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, send
 	if err != nil {
 		return err
 	}
+	var oldSize int64
 	if ok {
-		grow -= int64(len(old.Value))
+		oldSize = int64(len(old.Value))
+		grow -= oldSize
 		if old.Expires.After(expires) {
 			// A shorter-lived copy (a cache, or a replica of an older STORE) never cuts
 			// short the life a record already has.
@@ -141,7 +182,15 @@ func (n *Node) storeLocal(key protocol.ID, value []byte, ttl time.Duration, send
 			n.storeMu.Unlock()
 		}()
 	}
-	return n.store.Put(store.Record{Key: key, Value: value, Expires: expires, Stored: now, Sender: sender})
+	undo, err := n.quotas.take(key, int64(len(value)), ok, oldSize, from)
+	if err != nil {
+		return err
+	}
+	if err := n.store.Put(store.Record{Key: key, Value: value, Expires: expires, Stored: now, Sender: sender}); err != nil {
+		undo()
+		return err
+	}
+	return nil
 }
 
 // keyLock returns the lock that orders the writes of key. Every byte counts, so that
@@ -173,6 +222,8 @@ func (n *Node) expire(now time.Time) {
 		if _, ok, err := n.store.Get(key, now); !ok && err == nil {
 			if err := n.store.Delete(key); err != nil {
 				n.log.Warn("expire failed", "key", key.Short(), "err", err)
+			} else {
+				n.quotas.drop(key)
 			}
 		}
 		kl.Unlock()

@@ -97,16 +97,23 @@ const (
 	ReceivedIdentity
 	// ReceivedInternal: this node failed to answer it (its store failed).
 	ReceivedInternal
+	// ReceivedSenderQuota: a STORE that would take its sender past
+	// Config.MaxRecordsPerSender or Config.MaxBytesPerSender. It is counted apart from
+	// ReceivedStoreFull because it calls for another remedy: a full node needs room, a
+	// sender over its quota is one host pushing more than its share (or quotas set too
+	// low for the network).
+	ReceivedSenderQuota
 	// NumReceivedOutcomes is the number of ReceivedOutcome values.
 	NumReceivedOutcomes = iota
 )
 
 var receivedOutcomeNames = [NumReceivedOutcomes]string{
 	"answered", "rate_limited", "store_full", "too_large", "malformed", "identity", "internal",
+	"sender_quota",
 }
 
 // String returns the outcome's name as metrics label it: answered, rate_limited,
-// store_full, too_large, malformed, identity, internal.
+// store_full, too_large, malformed, identity, internal, sender_quota.
 func (o ReceivedOutcome) String() string {
 	if int(o) < len(receivedOutcomeNames) {
 		return receivedOutcomeNames[o]

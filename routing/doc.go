@@ -2,8 +2,9 @@
 // k-buckets indexed by the length of the prefix a contact's ID shares with the node's,
 // each ordered least-recently seen first, with a replacement cache, a liveness window that
 // spares recently heard contacts a ping, eviction after repeated failures, and limits on
-// how many contacts may share a public subnet (Exempt and Subnet say which addresses
-// count where).
+// how many contacts may share a public subnet (AddrRule, Exempt and Subnet say which
+// addresses count where; Table.SetSubnetLimitsEverywhere makes loopback and private
+// addresses count too).
 //
 //	t := routing.NewTable(self, 20)
 //	if res := t.Seen(c); !res.Ping.ID.IsZero() {

@@ -31,6 +31,8 @@ type Table struct {
 	// public subnet (/24 for IPv4, /64 for IPv6), so that one host or network cannot fill
 	// the table (an eclipse attack). Negative: no limit.
 	perBucket, perTable int
+	// rule says which addresses the subnet limits spare.
+	rule AddrRule
 
 	// epoch is when the table was made: its times are nanoseconds since then, which keeps
 	// their monotonic clock reading in eight bytes.
@@ -59,9 +61,26 @@ func (t *Table) SetSubnetLimits(perBucket, perTable int) {
 	t.perBucket, t.perTable = perBucket, perTable
 }
 
+// SetSubnetLimitsEverywhere applies the subnet limits to loopback, private and
+// link-local addresses too (AddrRule.Everywhere), or stops doing so. The contacts already
+// held are counted again under the new rule; none is dropped.
+func (t *Table) SetSubnetLimitsEverywhere(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rule = AddrRule{Everywhere: on}
+	clear(t.subnets)
+	for i := range t.buckets {
+		for _, e := range t.buckets[i].entries {
+			if p, ok := t.rule.Subnet(e.Addr); ok {
+				t.subnets[p]++
+			}
+		}
+	}
+}
+
 // admits reports whether c may join b without passing a subnet limit. t.mu is held.
 func (t *Table) admits(b *bucket, c protocol.Contact) bool {
-	p, ok := Subnet(c.Addr)
+	p, ok := t.rule.Subnet(c.Addr)
 	if !ok {
 		return true
 	}
@@ -71,7 +90,7 @@ func (t *Table) admits(b *bucket, c protocol.Contact) bool {
 	if t.perBucket >= 0 {
 		n := 0
 		for i := range b.entries {
-			if q, ok := Subnet(b.entries[i].Addr); ok && q == p {
+			if q, ok := t.rule.Subnet(b.entries[i].Addr); ok && q == p {
 				n++
 			}
 		}
@@ -86,14 +105,14 @@ func (t *Table) admits(b *bucket, c protocol.Contact) bool {
 func (t *Table) addEntry(b *bucket, e entry) {
 	b.entries = appendEntry(b.entries, e, t.k)
 	t.size++
-	if p, ok := Subnet(e.Addr); ok {
+	if p, ok := t.rule.Subnet(e.Addr); ok {
 		t.subnets[p]++
 	}
 }
 
 // removeEntry deletes b.entries[i] and uncounts it. t.mu is held.
 func (t *Table) removeEntry(b *bucket, i int) {
-	if p, ok := Subnet(b.entries[i].Addr); ok {
+	if p, ok := t.rule.Subnet(b.entries[i].Addr); ok {
 		if t.subnets[p]--; t.subnets[p] <= 0 {
 			delete(t.subnets, p)
 		}

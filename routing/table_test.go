@@ -396,3 +396,84 @@ func TestExemptAndSubnet(t *testing.T) {
 		})
 	}
 }
+
+// TestTableSubnetLimitsEverywhere: turned on everywhere, the limits hold loopback and
+// private addresses to 2 a bucket and 10 a table per /24 as they do public ones, and
+// contacts already held are counted under the new rule.
+func TestTableSubnetLimitsEverywhere(t *testing.T) {
+	self := protocol.ID{0x01}
+	loopback := func(host byte, port uint16) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, host}), port)
+	}
+	rt := NewTable(self, 20)
+	rt.SetSubnetLimitsEverywhere(true)
+	for i := range 5 {
+		rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: loopback(1, uint16(4000+i))})
+	}
+	if n := rt.Len(); n != DefaultMaxPerSubnetBucket {
+		t.Fatalf("%d loopback contacts in a bucket, want %d", n, DefaultMaxPerSubnetBucket)
+	}
+	for bucket := 4; bucket < 20; bucket++ {
+		for i := range 2 {
+			rt.Seen(protocol.Contact{ID: idAt(self, bucket, uint16(i)), Addr: loopback(byte(bucket), uint16(4000+i))})
+		}
+	}
+	if n := rt.Len(); n != DefaultMaxPerSubnetTable {
+		t.Fatalf("%d loopback contacts in the table, want %d", n, DefaultMaxPerSubnetTable)
+	}
+	// Another private /24 is counted apart.
+	rt.Seen(protocol.Contact{ID: idAt(self, 3, 100), Addr: netip.MustParseAddrPort("10.1.2.3:4000")})
+	if !rt.Contains(idAt(self, 3, 100)) {
+		t.Fatal("contact of another subnet refused")
+	}
+
+	// Contacts admitted while exempt count once the rule changes: the table admits no
+	// more of their /24, and turning the rule off again frees them.
+	rt = NewTable(self, 20)
+	for i := range 5 {
+		rt.Seen(protocol.Contact{ID: idAt(self, 3, uint16(i)), Addr: loopback(1, uint16(4000+i))})
+	}
+	rt.SetSubnetLimitsEverywhere(true)
+	rt.Seen(protocol.Contact{ID: idAt(self, 4, 1), Addr: loopback(2, 5000)})
+	if rt.Len() != 6 || !rt.Contains(idAt(self, 4, 1)) {
+		t.Fatalf("%d contacts; want the 5 held and one in another bucket", rt.Len())
+	}
+	rt.Seen(protocol.Contact{ID: idAt(self, 3, 50), Addr: loopback(3, 5000)})
+	if rt.Contains(idAt(self, 3, 50)) {
+		t.Fatal("a sixth loopback contact joined a bucket already past the limit")
+	}
+	rt.SetSubnetLimitsEverywhere(false)
+	rt.Seen(protocol.Contact{ID: idAt(self, 3, 51), Addr: loopback(3, 5001)})
+	if !rt.Contains(idAt(self, 3, 51)) {
+		t.Fatal("limits turned off, a loopback contact is still refused")
+	}
+}
+
+func TestAddrRuleEverywhere(t *testing.T) {
+	rule := AddrRule{Everywhere: true}
+	tests := []struct {
+		addr   string
+		subnet string // "" when exempt
+	}{
+		{"127.0.0.1:4000", "127.0.0.0/24"},
+		{"[::1]:4000", "::/64"},
+		{"10.1.2.3:4000", "10.1.2.0/24"},
+		{"[fe80::1]:4000", "fe80::/64"},
+		{"[::ffff:192.168.0.9]:4000", "192.168.0.0/24"},
+		{"0.0.0.0:4000", ""},
+		{"[::]:4000", ""},
+		{"198.51.100.7:4000", "198.51.100.0/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			ap := netip.MustParseAddrPort(tt.addr)
+			if got := rule.Exempt(ap.Addr()); got != (tt.subnet == "") {
+				t.Errorf("Exempt = %v, want %v", got, tt.subnet == "")
+			}
+			p, ok := rule.Subnet(ap)
+			if ok != (tt.subnet != "") || (ok && p.String() != tt.subnet) {
+				t.Errorf("Subnet = %v, %v; want %q", p, ok, tt.subnet)
+			}
+		})
+	}
+}
