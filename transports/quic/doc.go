@@ -109,8 +109,12 @@
 // While new handshakes arrive faster than Options.RetryAbove (100) a second, counted
 // over the last second, quic-go's Transport.VerifySourceAddress asks each client for a
 // Retry: it must come back with a token sent to its source address, so a forged address
-// cannot make the node do handshake work, and the per-source limits count addresses that
-// have been proven. Stats.Retries counts them.
+// cannot make the node do handshake work. A source address is unproven until a token or
+// a completed handshake proves it, so an unproven attempt from a source at a limit is
+// asked for a Retry too rather than refused, and unproven handshakes count against the
+// connection limits but not against a proven attempt's handshake limit: forged attempts
+// in a real peer's name hold at most MaxHandshakesPerIP of its MaxConnsPerIP places, and
+// only until the handshake timeout. Stats.Retries counts the Retries asked.
 //
 // Options.MaxConns caps the connections. The one closed to make room is, in order, an
 // incoming connection from a peer that Options.Keep does not keep, one this node dialed

@@ -3,6 +3,7 @@ package quic
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,14 @@ import (
 // attempt. That is the cheapest point at which a connection can be refused rather than
 // dropped, and the context returned there ends when the connection does, which tells
 // when to give its slot back.
+//
+// An attempt's source address is unproven until a Retry token or the completed
+// handshake proves it, so a forged one could fill a real peer's handshake slots. Hence
+// an unproven attempt from a source at a limit is asked for a Retry (full, through
+// Transport.VerifySourceAddress) rather than refused, and unproven handshakes count
+// apart from proven ones: they count against the connection limits but not against a
+// proven attempt's handshake limit. Forged attempts can then hold at most
+// MaxHandshakesPerIP of an address's MaxConnsPerIP places, for a handshake timeout.
 
 // errSourceLimit refuses a connection over a per-source limit; the client sees
 // CONNECTION_REFUSED.
@@ -31,13 +40,19 @@ type sourceKey struct {
 }
 
 // sourceCount is what one source holds now.
-type sourceCount struct{ conns, handshakes int }
+type sourceCount struct {
+	conns      int // connections whose address is proven, handshaking or open
+	handshakes int // of those, the ones handshaking
+	unproven   int // handshakes whose address is not proven yet
+}
 
 // sourceSlot is one incoming connection's share of its sources' limits, carried in the
 // connection's context.
 type sourceSlot struct {
 	host, subnet sourceKey // subnet is zero when the source counts against none
-	handshaking  bool      // guarded by sourceLimits.mu
+	// Guarded by sourceLimits.mu.
+	handshaking bool
+	proven      bool // the address was proven when the attempt came, by a token
 }
 
 type slotKey struct{}
@@ -85,6 +100,43 @@ func (l *sourceLimits) keys(addr netip.AddrPort) (host, subnet sourceKey) {
 // over reports whether n is at a limit; a negative limit is none.
 func over(n, limit int) bool { return limit >= 0 && n >= limit }
 
+// refusalLocked returns the counter of the limit that an attempt from host and subnet
+// is over, nil if none. proven says whether the attempt's address is proven; an
+// unproven one counts the unproven handshakes against the handshake limits too.
+// l.mu is held.
+func (l *sourceLimits) refusalLocked(host, subnet sourceKey, proven bool) *atomic.Int64 {
+	h, s := l.counts[host], l.counts[subnet]
+	hasSubnet := subnet != (sourceKey{})
+	hh, sh := h.handshakes, s.handshakes
+	if !proven {
+		hh, sh = hh+h.unproven, sh+s.unproven
+	}
+	switch {
+	case over(h.conns+h.unproven, l.opts.MaxConnsPerIP):
+		return &l.refusedConnsIP
+	case hasSubnet && over(s.conns+s.unproven, l.opts.MaxConnsPerSubnet):
+		return &l.refusedConnsSubnet
+	case over(hh, l.opts.MaxHandshakesPerIP):
+		return &l.refusedHandshakesIP
+	case hasSubnet && over(sh, l.opts.MaxHandshakesPerSubnet):
+		return &l.refusedHandshakesSubnet
+	}
+	return nil
+}
+
+// full reports whether an unproven attempt from addr would be over a limit: the
+// transport then asks it for a Retry instead of refusing it.
+func (l *sourceLimits) full(a net.Addr) bool {
+	addr, err := addrPortOf(a)
+	if err != nil {
+		return false
+	}
+	host, subnet := l.keys(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refusalLocked(host, subnet, false) != nil
+}
+
 // connContext is the quic.Transport's ConnContext: it takes a slot for the connection
 // or refuses it.
 func (l *sourceLimits) connContext(ctx context.Context, info *qgo.ClientInfo) (context.Context, error) {
@@ -94,41 +146,33 @@ func (l *sourceLimits) connContext(ctx context.Context, info *qgo.ClientInfo) (c
 	}
 	host, subnet := l.keys(addr)
 	l.mu.Lock()
-	h, s := l.counts[host], l.counts[subnet]
-	var refused *atomic.Int64
-	switch {
-	case over(h.conns, l.opts.MaxConnsPerIP):
-		refused = &l.refusedConnsIP
-	case subnet != (sourceKey{}) && over(s.conns, l.opts.MaxConnsPerSubnet):
-		refused = &l.refusedConnsSubnet
-	case over(h.handshakes, l.opts.MaxHandshakesPerIP):
-		refused = &l.refusedHandshakesIP
-	case subnet != (sourceKey{}) && over(s.handshakes, l.opts.MaxHandshakesPerSubnet):
-		refused = &l.refusedHandshakesSubnet
-	}
-	if refused != nil {
+	if refused := l.refusalLocked(host, subnet, info.AddrVerified); refused != nil {
 		l.mu.Unlock()
 		refused.Add(1)
 		l.opts.Logger.Debug("incoming connection refused", "addr", addr, "err", errSourceLimit)
 		return nil, errSourceLimit
 	}
-	slot := &sourceSlot{host: host, subnet: subnet, handshaking: true}
-	l.addLocked(slot, 1, 1)
+	slot := &sourceSlot{host: host, subnet: subnet, handshaking: true, proven: info.AddrVerified}
+	if slot.proven {
+		l.addLocked(slot, sourceCount{conns: 1, handshakes: 1})
+	} else {
+		l.addLocked(slot, sourceCount{unproven: 1})
+	}
 	l.mu.Unlock()
 	context.AfterFunc(ctx, func() { l.release(slot) })
 	return context.WithValue(ctx, slotKey{}, slot), nil
 }
 
-// addLocked adds conns and handshakes to slot's sources, dropping sources that hold
-// nothing. l.mu is held.
-func (l *sourceLimits) addLocked(slot *sourceSlot, conns, handshakes int) {
+// addLocked adds d to slot's sources, dropping sources that hold nothing. l.mu is held.
+func (l *sourceLimits) addLocked(slot *sourceSlot, d sourceCount) {
 	for _, k := range []sourceKey{slot.host, slot.subnet} {
 		if k == (sourceKey{}) {
 			continue
 		}
 		c := l.counts[k]
-		c.conns += conns
-		c.handshakes += handshakes
+		c.conns += d.conns
+		c.handshakes += d.handshakes
+		c.unproven += d.unproven
 		if c == (sourceCount{}) {
 			delete(l.counts, k)
 		} else {
@@ -137,7 +181,8 @@ func (l *sourceLimits) addLocked(slot *sourceSlot, conns, handshakes int) {
 	}
 }
 
-// handshakeDone gives back the handshake slot of conn, accepted.
+// handshakeDone gives back the handshake slot of conn, accepted: its address is
+// proven now, and it holds a connection slot.
 func (l *sourceLimits) handshakeDone(conn *qgo.Conn) {
 	slot, ok := conn.Context().Value(slotKey{}).(*sourceSlot)
 	if !ok {
@@ -146,7 +191,12 @@ func (l *sourceLimits) handshakeDone(conn *qgo.Conn) {
 	l.mu.Lock()
 	if slot.handshaking {
 		slot.handshaking = false
-		l.addLocked(slot, 0, -1)
+		if slot.proven {
+			l.addLocked(slot, sourceCount{handshakes: -1})
+		} else {
+			slot.proven = true
+			l.addLocked(slot, sourceCount{conns: 1, unproven: -1})
+		}
 	}
 	l.mu.Unlock()
 }
@@ -154,12 +204,15 @@ func (l *sourceLimits) handshakeDone(conn *qgo.Conn) {
 // release gives back everything slot holds: its connection has ended.
 func (l *sourceLimits) release(slot *sourceSlot) {
 	l.mu.Lock()
-	hs := 0
-	if slot.handshaking {
-		slot.handshaking = false
-		hs = -1
+	switch {
+	case !slot.proven:
+		l.addLocked(slot, sourceCount{unproven: -1})
+	case slot.handshaking:
+		l.addLocked(slot, sourceCount{conns: -1, handshakes: -1})
+	default:
+		l.addLocked(slot, sourceCount{conns: -1})
 	}
-	l.addLocked(slot, -1, hs)
+	slot.handshaking = false // so that a late handshakeDone gives nothing back
 	l.mu.Unlock()
 }
 

@@ -205,3 +205,43 @@ func TestRetryUnderHandshakeRate(t *testing.T) {
 		})
 	}
 }
+
+// TestUnprovenHandshakesCannotLockOut: handshakes from an address not yet proven (it
+// may be forged) take at most MaxHandshakesPerIP places; then unproven attempts are
+// asked for a Retry, and attempts that proved the address still get in.
+func TestUnprovenHandshakesCannotLockOut(t *testing.T) {
+	l := newSourceLimits(Options{}.withDefaults())
+	from := net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:5000"))
+	attempt := func(proven bool) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		_, err := l.connContext(ctx, &qgo.ClientInfo{RemoteAddr: from, AddrVerified: proven})
+		return err
+	}
+	for i := range defaultMaxHandshakesPerIP {
+		if l.full(from) {
+			t.Fatalf("Retry asked after %d unproven handshakes", i)
+		}
+		if err := attempt(false); err != nil {
+			t.Fatalf("unproven handshake %d: %v", i, err)
+		}
+	}
+	if !l.full(from) {
+		t.Error("no Retry asked of an unproven attempt from an address at its limit")
+	}
+	if err := attempt(false); !errors.Is(err, errSourceLimit) {
+		t.Errorf("unproven attempt over the limit: %v, want %v", err, errSourceLimit)
+	}
+	for i := range defaultMaxHandshakesPerIP {
+		if err := attempt(true); err != nil {
+			t.Fatalf("proven handshake %d: %v", i, err)
+		}
+	}
+	// 4 proven and 4 unproven make MaxConnsPerIP.
+	if err := attempt(true); !errors.Is(err, errSourceLimit) {
+		t.Errorf("proven attempt over the connection limit: %v, want %v", err, errSourceLimit)
+	}
+	if h, c := l.refusedHandshakesIP.Load(), l.refusedConnsIP.Load(); h != 1 || c != 1 {
+		t.Errorf("%d refusals over the handshake limit and %d over the connection limit, want 1 and 1", h, c)
+	}
+}

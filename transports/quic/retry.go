@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// Address validation under load. quic-go asks Transport.VerifySourceAddress about each
-// new incoming connection whose Initial carries no valid token; true makes it answer
-// with a Retry, which costs it no handshake state, and the client comes back with the
-// token, proving that it receives at its source address. A Retry costs an honest client
-// one round trip, so it is asked for only while new handshakes arrive faster than
-// Options.RetryAbove per second.
+// Address validation. quic-go asks Transport.VerifySourceAddress about each new
+// incoming connection whose Initial carries no valid token; true makes it answer with a
+// Retry, which costs it no handshake state, and the client comes back with the token,
+// proving that it receives at its source address. A Retry costs an honest client one
+// round trip, so it is asked for only while new handshakes arrive faster than
+// Options.RetryAbove per second, or when the source is at one of its limits (limits.go).
 
 // retrySlots divide the last second into this many parts.
 const retrySlots = 10
@@ -30,14 +30,15 @@ type handshakeRate struct {
 	retries atomic.Int64 // handshakes asked for a Retry
 }
 
-// verifySourceAddress is the quic.Transport's VerifySourceAddress: it counts a new
-// handshake and reports whether the rate of the last second is over the limit.
-func (r *handshakeRate) verifySourceAddress(net.Addr) bool {
+// add counts a new handshake and reports whether the rate of the last second is over
+// the limit.
+func (r *handshakeRate) add() bool {
 	if r.above < 0 {
 		return false
 	}
 	slot := r.now().UnixNano() / int64(time.Second/retrySlots)
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if gap := slot - r.latest; gap > 0 {
 		for i := int64(1); i <= min(gap, retrySlots); i++ {
 			r.slots[(r.latest+i)%retrySlots] = 0
@@ -49,10 +50,18 @@ func (r *handshakeRate) verifySourceAddress(net.Addr) bool {
 	for _, c := range r.slots {
 		n += c
 	}
-	r.mu.Unlock()
-	if n > r.above {
-		r.retries.Add(1)
-		return true
+	return n > r.above
+}
+
+// verifySourceAddress returns the quic.Transport's VerifySourceAddress: a Retry while
+// handshakes come fast, or for a source at one of its limits.
+func verifySourceAddress(rate *handshakeRate, limits *sourceLimits) func(net.Addr) bool {
+	return func(addr net.Addr) bool {
+		fast := rate.add()
+		if fast || limits.full(addr) {
+			rate.retries.Add(1)
+			return true
+		}
+		return false
 	}
-	return false
 }

@@ -130,7 +130,7 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 		Conn:                conn,
 		StatelessResetKey:   &resetKey,
 		ConnContext:         limits.connContext,
-		VerifySourceAddress: rate.verifySourceAddress,
+		VerifySourceAddress: verifySourceAddress(rate, limits),
 	}
 	ln, err := qt.Listen(serverTLS, qconf)
 	if err != nil {
@@ -213,7 +213,8 @@ type Stats struct {
 	// could have made room.
 	RefusedFull int64
 	// Retries counts incoming handshakes asked to prove their source address with a
-	// Retry first, because new handshakes arrived faster than Options.RetryAbove.
+	// Retry first, because new handshakes arrived faster than Options.RetryAbove or
+	// their source was at one of its limits.
 	Retries int64
 }
 
