@@ -95,11 +95,11 @@
 // handshake starts: at most Options.MaxConnsPerIP (8) connections, handshaking or open,
 // and Options.MaxHandshakesPerIP (4) handshakes in progress from one IP address, and
 // MaxConnsPerSubnet (32) and MaxHandshakesPerSubnet (16) from one /24 (IPv4) or /64
-// (IPv6). Loopback, private and link-local addresses (routing.Exempt, the rule of the
+// (IPv6). Loopback, private and link-local addresses (routing.AddrRule, the rule of the
 // routing table's subnet limits and of the node's rate limit) count per IP and port
 // instead, against no subnet: many nodes share one such IP in a test cluster or a LAN.
-// Options.LimitExemptSubnets counts them like public ones. The check runs in quic-go's
-// Transport.ConnContext, called for the first Initial packet of an attempt before
+// Options.SubnetLimitsEverywhere counts them like public ones. The check runs in
+// quic-go's Transport.ConnContext, called for the first Initial packet of an attempt before
 // quic-go builds any state for it; an attempt over a limit gets CONNECTION_REFUSED and
 // costs nothing more. The context returned there ends with the connection, which gives
 // its slot back. Refusals are counted by reason in Stats (one per refused Initial

@@ -61,6 +61,7 @@ type slotKey struct{}
 // are guarded by mu.
 type sourceLimits struct {
 	opts   Options
+	rule   routing.AddrRule // which sources count per IP and subnet
 	mu     sync.Mutex
 	counts map[sourceKey]sourceCount
 
@@ -69,29 +70,19 @@ type sourceLimits struct {
 }
 
 func newSourceLimits(opts Options) *sourceLimits {
-	return &sourceLimits{opts: opts, counts: make(map[sourceKey]sourceCount)}
+	return &sourceLimits{opts: opts, rule: routing.AddrRule{Everywhere: opts.SubnetLimitsEverywhere},
+		counts: make(map[sourceKey]sourceCount)}
 }
 
-// keys returns the sources addr counts against. An exempt address (routing.Exempt)
-// counts per IP and port, as the node's rate limit counts it, unless
-// Options.LimitExemptSubnets treats it as public.
+// keys returns the sources addr counts against. An address that the rule exempts from
+// subnet limits counts per IP and port, as the node's rate limit counts it.
 func (l *sourceLimits) keys(addr netip.AddrPort) (host, subnet sourceKey) {
 	ip := addr.Addr().Unmap()
-	if routing.Exempt(ip) && !l.opts.LimitExemptSubnets {
+	if l.rule.Exempt(ip) {
 		return sourceKey{addr: netip.AddrPortFrom(ip, addr.Port())}, sourceKey{}
 	}
 	host = sourceKey{addr: netip.AddrPortFrom(ip, 0)}
-	p, ok := routing.Subnet(addr)
-	if !ok && ip.IsValid() {
-		// An exempt address under LimitExemptSubnets: the subnet sizes of
-		// routing.Subnet, which has none for it.
-		bits := 64
-		if ip.Is4() {
-			bits = 24
-		}
-		p, ok = netip.PrefixFrom(ip, bits).Masked(), true
-	}
-	if ok {
+	if p, ok := l.rule.Subnet(addr); ok {
 		subnet = sourceKey{prefix: p}
 	}
 	return host, subnet

@@ -128,7 +128,7 @@ func TestFloodFromOneAddressBounded(t *testing.T) {
 	}
 }
 
-// TestSourceLimits: exempt addresses count per IP and port unless LimitExemptSubnets,
+// TestSourceLimits: exempt addresses count per IP and port unless SubnetLimitsEverywhere,
 // which counts them per IP and per /24; connections that end give their slots back.
 func TestSourceLimits(t *testing.T) {
 	const sockets, each = 3, 3
@@ -139,9 +139,9 @@ func TestSourceLimits(t *testing.T) {
 		wantReason func(Stats) int64
 	}{
 		{"per address", Options{MaxConnsPerIP: 2}, sockets * 2, func(s Stats) int64 { return s.RefusedConnsPerIP }},
-		{"per IP", Options{MaxConnsPerIP: 2, LimitExemptSubnets: true}, 2, func(s Stats) int64 { return s.RefusedConnsPerIP }},
-		{"per subnet", Options{MaxConnsPerSubnet: 3, LimitExemptSubnets: true}, 3, func(s Stats) int64 { return s.RefusedConnsPerSubnet }},
-		{"no limits", Options{MaxConnsPerIP: -1, MaxConnsPerSubnet: -1, LimitExemptSubnets: true}, sockets * each, refusedAtSource},
+		{"per IP", Options{MaxConnsPerIP: 2, SubnetLimitsEverywhere: true}, 2, func(s Stats) int64 { return s.RefusedConnsPerIP }},
+		{"per subnet", Options{MaxConnsPerSubnet: 3, SubnetLimitsEverywhere: true}, 3, func(s Stats) int64 { return s.RefusedConnsPerSubnet }},
+		{"no limits", Options{MaxConnsPerIP: -1, MaxConnsPerSubnet: -1, SubnetLimitsEverywhere: true}, sockets * each, refusedAtSource},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.RetryAbove = -1

@@ -42,9 +42,11 @@ type Options struct {
 	// MaxHandshakesPerIP and MaxHandshakesPerSubnet cap the incoming handshakes in
 	// progress the same way. Defaults 4 and 16; negative means no limit.
 	MaxHandshakesPerIP, MaxHandshakesPerSubnet int
-	// LimitExemptSubnets counts loopback, private and link-local sources like public
-	// ones, per IP and per subnet, so that tests on 127.0.0.1 can exercise those limits.
-	LimitExemptSubnets bool
+	// SubnetLimitsEverywhere counts loopback, private and link-local sources like public
+	// ones, per IP and per subnet (routing.AddrRule.Everywhere, as
+	// node.Config.SubnetLimitsEverywhere), so that tests on 127.0.0.1 can exercise
+	// those limits.
+	SubnetLimitsEverywhere bool
 	// RetryAbove is the rate of new incoming handshakes per second (over the last
 	// second) above which a client must first prove its source address with a QUIC
 	// Retry (RFC 9000, section 8.1.2), so that forged addresses cost the node no
