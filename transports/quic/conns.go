@@ -64,7 +64,16 @@ type connCache struct {
 	byAddr map[netip.AddrPort]*peerConn // the connection calls to an address use
 	lru    *list.List                   // every open connection, most recently used first
 	dials  map[netip.AddrPort]*pendingDial
-	keep   func(protocol.ID) bool // Options.Keep; nil keeps none
+	keep   func(protocol.ID) bool // Options.Keep or SetKeep's; nil keeps none
+}
+
+// SetKeep replaces Options.Keep, for a node whose routing table exists only once the
+// transport does: tr.SetKeep(table.Contains). nil keeps no peer. It is safe for
+// concurrent use; the rules of Options.Keep apply to keep.
+func (t *Transport) SetKeep(keep func(id protocol.ID) bool) {
+	t.cache.mu.Lock()
+	t.cache.keep = keep
+	t.cache.mu.Unlock()
 }
 
 func (c *connCache) init(keep func(protocol.ID) bool) {

@@ -123,5 +123,5 @@
 // the ID the peer's key proves, so a peer cannot borrow a kept ID it only claims. An
 // incoming connection from a peer not kept, when only kept peers' connections could
 // make room, is closed and counted in Stats.RefusedFull. A node passes "is this ID in my
-// routing table" as Keep.
+// routing table" as Keep, or to SetKeep once its table exists.
 package quic

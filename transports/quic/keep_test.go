@@ -75,7 +75,8 @@ func TestEvictionSparesKeptPeers(t *testing.T) {
 // room, an incoming stranger is refused and counted, while a dial still gets a place.
 func TestFullOfKeptPeersRefusesStrangers(t *testing.T) {
 	kept := newPeers(t, 2)
-	srv := newTransport(t, Options{MaxConns: 2, Keep: keepIDs(kept...)})
+	srv := newTransport(t, Options{MaxConns: 2})
+	srv.SetKeep(keepIDs(kept...)) // as a node does once its routing table exists
 	serve(t, srv, echo)
 	for _, k := range kept {
 		mustCall(t, k, contact(srv), "kept")
