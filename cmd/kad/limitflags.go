@@ -22,7 +22,8 @@ func limitFlagList() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "max-records-per-sender", Value: def.MaxRecordsPerSender, EnvVars: []string{"KAD_MAX_RECORDS_PER_SENDER"},
 			Usage: "`N` records one sender (a public IP, or an IP and port for loopback and private addresses) may hold on this node; -1 for no limit"},
-		&cli.Int64Flag{Name: "max-bytes-per-sender", Value: def.MaxBytesPerSender, EnvVars: []string{"KAD_MAX_BYTES_PER_SENDER"},
+		// An IntFlag, not an Int64Flag, so that a --config file can set it too.
+		&cli.IntFlag{Name: "max-bytes-per-sender", Value: int(def.MaxBytesPerSender), EnvVars: []string{"KAD_MAX_BYTES_PER_SENDER"},
 			Usage: "`BYTES` of values one sender may hold on this node; -1 for no limit"},
 		&cli.IntFlag{Name: "max-published", Value: def.MaxPublished, EnvVars: []string{"KAD_MAX_PUBLISHED"},
 			Usage: "`N` records this node may publish (and republish) at once; -1 for no limit"},
@@ -36,7 +37,7 @@ func limitFlagList() []cli.Flag {
 func parseLimitFlags(c *cli.Context) (limitFlags, error) {
 	l := limitFlags{
 		recordsPerSender: c.Int("max-records-per-sender"),
-		bytesPerSender:   c.Int64("max-bytes-per-sender"),
+		bytesPerSender:   int64(c.Int("max-bytes-per-sender")),
 		published:        c.Int("max-published"),
 		everywhere:       c.Bool("subnet-limits-everywhere"),
 	}
