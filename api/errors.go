@@ -14,6 +14,7 @@ import (
 const (
 	CodeBadRequest  = "bad_request" // 400: a bad key, address or body
 	CodeNotFound    = "not_found"   // 404: no such value, or no such route
+	CodeForbidden   = "forbidden"   // 403: a request from a web page, or for another host name
 	CodeNotAllowed  = "not_allowed" // 405: the route takes other methods (see Allow)
 	CodeTooLarge    = "too_large"   // 413: a value over protocol.MaxValueSize
 	CodeTimeout     = "timeout"     // 504: the request's timeout passed first
@@ -24,6 +25,7 @@ const (
 var codeStatus = map[string]int{
 	CodeBadRequest:  http.StatusBadRequest,
 	CodeNotFound:    http.StatusNotFound,
+	CodeForbidden:   http.StatusForbidden,
 	CodeNotAllowed:  http.StatusMethodNotAllowed,
 	CodeTooLarge:    http.StatusRequestEntityTooLarge,
 	CodeTimeout:     http.StatusGatewayTimeout,

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +46,11 @@ type Options struct {
 	// Logger receives the failures of requests this node is to blame for. Default:
 	// discard.
 	Logger *slog.Logger
+	// AnyHost accepts requests whatever host name they are addressed to. By default only
+	// an IP address or localhost is accepted, so that a web page cannot reach a
+	// loopback API through a name of its own that it points at 127.0.0.1 (DNS
+	// rebinding). Set it when the API is served under a host name.
+	AnyHost bool
 }
 
 // Server answers the HTTP API of one node (see the package documentation). It is an
@@ -107,7 +115,21 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 
 // ServeHTTP answers one request. What matches no route is answered as the routes'
 // errors are: 404 not_found, or 405 not_allowed with the Allow header.
+//
+// Requests a browser sends on a web page's behalf (they carry an Origin header, or a
+// Sec-Fetch-Site other than none) are refused with 403 forbidden: the API has no
+// authentication, and a page the node's owner visits must not store values or send
+// PINGs through it. So are requests addressed to a host name other than localhost,
+// unless Options.AnyHost.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") != "" || cmp.Or(r.Header.Get("Sec-Fetch-Site"), "none") != "none" {
+		writeError(w, &Error{Message: "requests from web pages are refused", Code: CodeForbidden})
+		return
+	}
+	if !s.opts.AnyHost && !addressedHost(r.Host) {
+		writeError(w, &Error{Message: fmt.Sprintf("host %q: want an IP address or localhost", r.Host), Code: CodeForbidden})
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		// The mux again, which sets the request's path values as it routes.
@@ -131,6 +153,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(cmp.Or(rec.code, http.StatusOK))
 		w.Write(rec.body)
 	}
+}
+
+// addressedHost reports whether host, a request's Host, is an IP address or localhost,
+// with or without a port.
+func addressedHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return strings.EqualFold(host, "localhost")
 }
 
 // recorder keeps what the mux's fallback handlers write.

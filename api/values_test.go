@@ -105,7 +105,7 @@ func TestPutReadsNoMoreThanTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := &countingReader{r: io.LimitReader(zeros{}, 64<<20)}
-	req := httptest.NewRequest("PUT", "/v1/values/huge", body)
+	req := httptest.NewRequest("PUT", "http://127.0.0.1/v1/values/huge", body)
 	req.ContentLength = -1
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, req)

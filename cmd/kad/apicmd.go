@@ -89,7 +89,7 @@ func startAPI(ctx context.Context, out io.Writer, logger *slog.Logger, f apiFlag
 	if f.addr == "" {
 		return func() error { return nil }, nil
 	}
-	h, err := api.New(n, api.Options{TransportName: transportName, Transport: tr, Metrics: m, Logger: logger})
+	h, err := api.New(n, api.Options{TransportName: transportName, Transport: tr, Metrics: m, Logger: logger, AnyHost: f.public})
 	if err != nil {
 		return nil, err
 	}

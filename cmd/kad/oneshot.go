@@ -94,7 +94,7 @@ func startOneShot(ctx context.Context, c *cli.Context) (*oneShot, http.RoundTrip
 		n.Close()
 		return nil, nil, cli.Exit(errors.Join(errs...), exitUsage)
 	}
-	srv, err := api.New(n, api.Options{TransportName: name, Transport: tr, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := api.New(n, api.Options{TransportName: name, Transport: tr, Logger: slog.New(slog.DiscardHandler), AnyHost: true})
 	if err != nil {
 		n.Close()
 		return nil, nil, cli.Exit(err, exitUsage)
