@@ -108,6 +108,11 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 	n.table = routing.NewTable(n.self.ID, cfg.K)
 	n.table.SetSubnetLimits(cfg.MaxPerSubnetBucket, cfg.MaxPerSubnetTable)
 	n.table.SetSubnetLimitsEverywhere(cfg.SubnetLimitsEverywhere)
+	// A transport that keeps connections (QUIC) keeps those to the routing table's
+	// contacts when it must drop some for a stranger's.
+	if k, ok := tr.(transports.Keeper); ok {
+		k.SetKeep(n.table.Contains)
+	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.log = n.log.With("self", n.self.ID.Short())
 	if err := tr.Serve(n.handle); err != nil {

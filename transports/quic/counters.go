@@ -2,7 +2,10 @@ package quic
 
 import "kad/transports"
 
-var _ transports.Counting = (*Transport)(nil)
+var (
+	_ transports.Counting = (*Transport)(nil)
+	_ transports.Keeper   = (*Transport)(nil)
+)
 
 // Counters returns the transport's Stats as transports.Counters, for metrics.
 func (t *Transport) Counters() []transports.Counter {
