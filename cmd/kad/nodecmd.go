@@ -40,12 +40,13 @@ type nodeFlags struct {
 	logFormat  string // text or json
 	api        apiFlags
 	network    string // "" for the public network
+	limits     limitFlags
 	rpcTimeout time.Duration
 	timeout    time.Duration
 }
 
 func nodeFlagList() []cli.Flag {
-	return append([]cli.Flag{
+	return append(append([]cli.Flag{
 		&cli.StringFlag{Name: "transport", Value: "udp", EnvVars: []string{"KAD_TRANSPORT"},
 			Usage: "`NAME` of the transport: udp or quic"},
 		&cli.StringFlag{Name: "bind", Value: "127.0.0.1:0", EnvVars: []string{"KAD_BIND"},
@@ -78,7 +79,7 @@ func nodeFlagList() []cli.Flag {
 			Usage: "`DURATION` bound on one request to one node"},
 		&cli.DurationFlag{Name: "timeout", Value: console.DefaultTimeout, EnvVars: []string{"KAD_TIMEOUT"},
 			Usage: "`DURATION` bound on bootstrapping and on each console command"},
-	}, apiFlagList()...)
+	}, apiFlagList()...), limitFlagList()...)
 }
 
 // parseNodeFlags checks the flags of `kad node`; every error is a usage error.
@@ -151,6 +152,9 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		return f, err
 	}
 	if f.network, err = parseNetwork(c.String("network")); err != nil {
+		return f, err
+	}
+	if f.limits, err = parseLimitFlags(c); err != nil {
 		return f, err
 	}
 	if f.timeout <= 0 {
@@ -276,6 +280,7 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		RequireVerifiedIDs: f.requireIDs,
 		Logger:             logger,
 	}
+	f.limits.apply(&cfg)
 	metrics := api.NewMetrics()
 	cfg.OnLookup = metrics.ObserveLookup
 	if dd != nil {
