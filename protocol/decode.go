@@ -49,7 +49,8 @@ type rawMessage struct {
 	present                  uint16 // bit k set when map key k was present
 	typ, flags, ttl, errCode uint64
 	rpcID, sender, addr, key []byte
-	value, errText           []byte
+	value, errText, token    []byte
+	pad                      int
 	contacts                 [MaxContacts][]byte
 	nContacts                int
 }
@@ -137,6 +138,10 @@ func (r *rawMessage) parse(b []byte) error {
 				return fmt.Errorf("field 11: invalid UTF-8")
 			}
 			r.errText = str
+		case 12:
+			r.token = str
+		case 13:
+			r.pad = len(str)
 		}
 	}
 	if off != len(b) {
@@ -194,6 +199,10 @@ func (r *rawMessage) toMessage(m *Message) error {
 	if len(r.value) > MaxValueSize {
 		return fmt.Errorf("decode %s: %w: value of %d bytes, limit %d", t, ErrTooLarge, len(r.value), MaxValueSize)
 	}
+	if present&fieldToken != 0 && (len(r.token) == 0 || len(r.token) > MaxTokenSize) {
+		return bad("token of %d bytes, want 1 to %d", len(r.token), MaxTokenSize)
+	}
+	m.Pad = r.pad
 	if present&fieldAddr != 0 {
 		addr, err := parseAddr(r.addr)
 		if err != nil {
@@ -223,6 +232,9 @@ func (r *rawMessage) toMessage(m *Message) error {
 	}
 	if present&fieldValue != 0 && len(r.value) > 0 {
 		m.Value = append([]byte(nil), r.value...)
+	}
+	if len(r.token) > 0 {
+		m.Token = append([]byte(nil), r.token...)
 	}
 	return nil
 }

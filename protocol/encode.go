@@ -45,12 +45,17 @@ func (m *Message) check() error {
 		return fmt.Errorf("encode %s: %w: value of %d bytes, limit %d", m.Type, ErrTooLarge, len(m.Value), MaxValueSize)
 	case len(m.Contacts) > MaxContacts:
 		return fmt.Errorf("encode %s: %w: %d contacts, limit %d", m.Type, ErrTooLarge, len(m.Contacts), MaxContacts)
+	case len(m.Token) > MaxTokenSize:
+		return fmt.Errorf("encode %s: %w: token of %d bytes, limit %d", m.Type, ErrTooLarge, len(m.Token), MaxTokenSize)
+	case m.Pad < 0 || m.Pad > MaxMessageSize:
+		return fmt.Errorf("encode %s: %w: padding of %d bytes", m.Type, ErrMalformed, m.Pad)
 	case len(m.ErrText) > MaxErrorText:
 		return fmt.Errorf("encode %s: %w: error text of %d bytes, limit %d", m.Type, ErrTooLarge, len(m.ErrText), MaxErrorText)
 	case len(m.Value) > 0 && allowed&fieldValue == 0,
 		len(m.Contacts) > 0 && allowed&fieldContacts == 0,
 		m.TTL != 0 && allowed&fieldTTL == 0,
-		(m.ErrCode != 0 || m.ErrText != "") && allowed&fieldErrCode == 0:
+		(m.ErrCode != 0 || m.ErrText != "") && allowed&fieldErrCode == 0,
+		m.Pad > 0 && allowed&fieldPadding == 0:
 		return fmt.Errorf("encode %s: %w: field not allowed for this type", m.Type, ErrMalformed)
 	case m.Flags&^FlagClient != 0:
 		return fmt.Errorf("encode %s: %w: unknown flags %#x", m.Type, ErrMalformed, uint8(m.Flags))
@@ -72,7 +77,8 @@ func (m *Message) check() error {
 
 // encodedSizeHint returns an upper bound of m's encoded size, to allocate once.
 func (m *Message) encodedSizeHint() int {
-	return 64 + len(m.Value) + len(m.ErrText) + len(m.Contacts)*(IDBytes+18+1) + 2
+	return 64 + len(m.Value) + len(m.ErrText) + len(m.Contacts)*(IDBytes+18+1) + 2 +
+		len(m.Token) + 2 + m.Pad + 4
 }
 
 // appendMessage appends the canonical encoding of m, which check has accepted.
@@ -85,7 +91,7 @@ func appendMessage(b []byte, m *Message) []byte {
 		errCode = uint64(CodeInternal)
 	}
 	for _, p := range [...]bool{hasAddr, m.Flags != 0, hasKey, len(m.Value) > 0, m.TTL != 0,
-		len(m.Contacts) > 0, errCode != 0, m.ErrText != ""} {
+		len(m.Contacts) > 0, errCode != 0, m.ErrText != "", len(m.Token) > 0, m.Pad > 0} {
 		if p {
 			n++
 		}
@@ -138,6 +144,16 @@ func appendMessage(b []byte, m *Message) []byte {
 		b = appendHead(b, majorUint, 11)
 		b = appendHead(b, majorText, uint64(len(m.ErrText)))
 		b = append(b, m.ErrText...)
+	}
+	if len(m.Token) > 0 {
+		b = appendHead(b, majorUint, 12)
+		b = appendHead(b, majorBytes, uint64(len(m.Token)))
+		b = append(b, m.Token...)
+	}
+	if m.Pad > 0 {
+		b = appendHead(b, majorUint, 13)
+		b = appendHead(b, majorBytes, uint64(m.Pad))
+		b = append(b, make([]byte, m.Pad)...)
 	}
 	return b
 }

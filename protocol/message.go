@@ -80,6 +80,10 @@ const (
 	CodeInternal   uint16 = 4 // the receiver failed
 	CodeUnverified uint16 = 5 // the receiver requires a verified sender ID
 	CodeIDMismatch uint16 = 6 // the claimed sender ID differs from the one the transport verified
+	// CodeToken: the sender's address is not validated and the request needs it (a STORE,
+	// or a request whose answer is over three times its size); the ERROR carries a token
+	// to send the request again with (PROTOCOL.md, "Address validation").
+	CodeToken uint16 = 7
 )
 
 // ErrorText returns s as the wire carries error texts: valid UTF-8 of at most
@@ -114,6 +118,15 @@ type Message struct {
 	Contacts []Contact // NODES
 	ErrCode  uint16    // ERROR
 	ErrText  string    // ERROR
+
+	// Token is an address-validation token: in a reply, one the receiver may echo in its
+	// next requests to the sender from the same address; in a request, the echo. Any
+	// message may carry one, of 1 to MaxTokenSize bytes (PROTOCOL.md, "Address validation").
+	Token []byte
+	// Pad is the length of the padding a request carries, zero bytes the receiver ignores,
+	// so that a sender not yet validated may be sent a full answer (three times the
+	// request's size). Replies carry none.
+	Pad int
 }
 
 // Reply returns the envelope of a reply to m of type t, from sender.

@@ -12,6 +12,8 @@ const (
 	MaxContacts = 64
 	// MaxErrorText is the longest error text an ERROR reply may carry, in bytes.
 	MaxErrorText = 256
+	// MaxTokenSize is the longest address-validation token a message may carry.
+	MaxTokenSize = 16
 )
 
 // The paper's system-wide parameters (§2.3, §4). Each is a default; node.Config can

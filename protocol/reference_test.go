@@ -25,6 +25,8 @@ type wireMessage struct {
 	Contacts [][]byte `cbor:"9,keyasint,omitempty"`
 	ErrCode  uint64   `cbor:"10,keyasint,omitempty"`
 	ErrText  string   `cbor:"11,keyasint,omitempty"`
+	Token    []byte   `cbor:"12,keyasint,omitempty"`
+	Padding  []byte   `cbor:"13,keyasint,omitempty"`
 }
 
 var (
@@ -60,6 +62,10 @@ func referenceEncode(m *Message) ([]byte, error) {
 		TTL:     uint64(m.TTL),
 		ErrCode: uint64(m.ErrCode),
 		ErrText: m.ErrText,
+		Token:   m.Token,
+	}
+	if m.Pad > 0 {
+		w.Padding = make([]byte, m.Pad)
 	}
 	if m.SenderAddr.IsValid() {
 		w.Addr = appendAddr(nil, m.SenderAddr)
@@ -102,7 +108,7 @@ func referenceDecode(b []byte) (*Message, error) {
 	r := rawMessage{
 		present: present, typ: w.Type, flags: w.Flags, ttl: w.TTL, errCode: w.ErrCode,
 		rpcID: w.RPCID, sender: w.Sender, addr: w.Addr, key: w.Key, value: w.Value,
-		errText: []byte(w.ErrText), nContacts: len(w.Contacts),
+		errText: []byte(w.ErrText), nContacts: len(w.Contacts), token: w.Token, pad: len(w.Padding),
 	}
 	copy(r.contacts[:], w.Contacts)
 	if err := r.toMessage(m); err != nil {

@@ -63,6 +63,14 @@ func TestRoundTrip(t *testing.T) {
 		{name: "ERROR", m: with(env(TypeError), func(m *Message) { m.ErrCode, m.ErrText = CodeBadRequest, "bad request" })},
 		{name: "ERROR without text", m: with(env(TypeError), func(m *Message) { m.ErrCode = CodeRefused })},
 		{name: "ERROR largest code", m: with(env(TypeError), func(m *Message) { m.ErrCode = 65535 })},
+		{name: "FIND_NODE padded, with token", m: with(env(TypeFindNode), func(m *Message) {
+			m.Key, m.Token, m.Pad = nodeD, []byte("12345678"), 200
+		})},
+		{name: "PING largest token", m: with(env(TypePing), func(m *Message) { m.Token = bytes.Repeat([]byte{7}, MaxTokenSize) })},
+		{name: "NODES with token", m: with(env(TypeNodes), func(m *Message) { m.Contacts, m.Token = contacts(3), []byte{1} })},
+		{name: "ERROR token", m: with(env(TypeError), func(m *Message) {
+			m.ErrCode, m.ErrText, m.Token = CodeToken, "address not validated", []byte("abcdefgh")
+		})},
 		{name: "ERROR max-size text", m: with(env(TypeError), func(m *Message) { m.ErrCode, m.ErrText = CodeInternal, maxText })},
 	}
 	for _, tt := range tests {
@@ -187,6 +195,15 @@ func randomMessage(rng *rand.Rand) *Message {
 	if m.Type == TypeError {
 		m.ErrCode = uint16(1 + rng.UintN(65535))
 		m.ErrText = strings.Repeat("é", int(rng.UintN(MaxErrorText/2+1)))
+	}
+	if rng.UintN(3) == 0 {
+		m.Token = make([]byte, 1+rng.UintN(MaxTokenSize))
+		for i := range m.Token {
+			m.Token[i] = byte(rng.UintN(256))
+		}
+	}
+	if m.Type.IsRequest() && len(m.Value) < MaxValueSize-1024 && rng.UintN(3) == 0 {
+		m.Pad = []int{1, 23, 24, 255, 256, 1000}[rng.UintN(6)]
 	}
 	return m
 }

@@ -23,20 +23,24 @@ const (
 	fieldContacts
 	fieldErrCode
 	fieldErrText
+	fieldToken
+	fieldPadding
 
 	// fieldsEnvelope may appear in every message; fieldsRequired must.
-	fieldsEnvelope = fieldType | fieldRPCID | fieldSender | fieldAddr | fieldFlags
+	fieldsEnvelope = fieldType | fieldRPCID | fieldSender | fieldAddr | fieldFlags | fieldToken
+	// fieldsRequest may appear in every request.
+	fieldsRequest  = fieldsEnvelope | fieldPadding
 	fieldsRequired = fieldType | fieldRPCID | fieldSender
 )
 
 var allowedFields = [...]uint16{
-	TypePing:      fieldsEnvelope,
+	TypePing:      fieldsRequest,
 	TypePong:      fieldsEnvelope,
-	TypeStore:     fieldsEnvelope | fieldKey | fieldValue | fieldTTL,
+	TypeStore:     fieldsRequest | fieldKey | fieldValue | fieldTTL,
 	TypeStored:    fieldsEnvelope,
-	TypeFindNode:  fieldsEnvelope | fieldKey,
+	TypeFindNode:  fieldsRequest | fieldKey,
 	TypeNodes:     fieldsEnvelope | fieldContacts,
-	TypeFindValue: fieldsEnvelope | fieldKey,
+	TypeFindValue: fieldsRequest | fieldKey,
 	TypeValue:     fieldsEnvelope | fieldKey | fieldValue,
 	TypeError:     fieldsEnvelope | fieldErrCode | fieldErrText,
 }
@@ -71,11 +75,12 @@ const (
 var keyMajor = [...]byte{
 	1: majorUint, 2: majorBytes, 3: majorBytes, 4: majorBytes, 5: majorUint,
 	6: majorBytes, 7: majorBytes, 8: majorUint, 9: majorArray, 10: majorUint, 11: majorText,
+	12: majorBytes, 13: majorBytes,
 }
 
 // Bounds on the CBOR structure that wellformed checks before the schema walk: levels of
 // nested arrays and maps (the message's map is the first), and pairs a map. The schema
-// allows less (two levels, eleven pairs); these bound the work hostile input can cause,
+// allows less (two levels, thirteen pairs); these bound the work hostile input can cause,
 // and input within them is well-formed enough for its rpc id to be echoed (PROTOCOL.md,
 // "Malformed input").
 const (
@@ -110,7 +115,7 @@ func init() {
 
 var fieldName = [...]string{
 	1: "type", 2: "rpc id", 3: "sender", 4: "address", 5: "flags", 6: "key", 7: "value",
-	8: "ttl", 9: "contacts", 10: "error code", 11: "error text",
+	8: "ttl", 9: "contacts", 10: "error code", 11: "error text", 12: "token", 13: "padding",
 }
 
 // fieldNames lists the fields in mask, for error messages.

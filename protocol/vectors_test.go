@@ -50,6 +50,16 @@ func golden() []struct {
 		{"error", with(env(TypeError, nodeB, addrB), func(m *Message) {
 			m.ErrCode, m.ErrText = CodeBadRequest, "malformed message: missing key (6)"
 		})},
+		{"find-node-padded", with(env(TypeFindNode, nodeA, addrA), func(m *Message) { m.Key, m.Pad = nodeD, 16 })},
+		{"nodes-token", with(env(TypeNodes, nodeB, addrB), func(m *Message) {
+			m.Contacts, m.Token = []Contact{{ID: nodeC, Addr: addrC}}, unhex("0123456789abcdef")
+		})},
+		{"store-token", with(env(TypeStore, nodeA, addrA), func(m *Message) {
+			m.Key, m.Value, m.Token = helloKey, []byte("world"), unhex("0123456789abcdef")
+		})},
+		{"error-token", with(env(TypeError, nodeB, addrB), func(m *Message) {
+			m.ErrCode, m.ErrText, m.Token = CodeToken, "address not validated", unhex("0123456789abcdef")
+		})},
 	}
 }
 
@@ -66,6 +76,8 @@ type vectorMessage struct {
 	Contacts []string `json:"contacts,omitempty"`
 	ErrCode  uint16   `json:"error_code,omitempty"`
 	ErrText  string   `json:"error_text,omitempty"`
+	Token    string   `json:"token,omitempty"`
+	Padding  int      `json:"padding,omitempty"`
 }
 
 type validVector struct {
@@ -92,6 +104,7 @@ func describe(m *Message) vectorMessage {
 	v := vectorMessage{
 		Type: m.Type.String(), RPCID: hex.EncodeToString(m.RPCID[:]), Sender: m.Sender.String(),
 		Flags: uint8(m.Flags), TTL: m.TTL, ErrCode: m.ErrCode, ErrText: m.ErrText,
+		Token: hex.EncodeToString(m.Token), Padding: m.Pad,
 	}
 	if m.SenderAddr.IsValid() {
 		v.Addr = m.SenderAddr.String()
