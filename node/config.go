@@ -23,6 +23,23 @@ type Config struct {
 	Alpha int
 	// RPCTimeout bounds one request/response exchange. Default 1s.
 	RPCTimeout time.Duration
+	// DisjointPaths, when 2 or more, runs every lookup of the node (Lookup, Get, Put and
+	// maintenance alike) over that many disjoint paths, as S/Kademlia does (Baumgart &
+	// Mies 2007, §4.4; rust-libp2p's disjoint_query_paths): the K closest contacts of the
+	// routing table are dealt to the paths in turn, each path runs its own iterative
+	// lookup with Alpha requests in flight, and a contact one path has seen is never
+	// asked by another. A value lookup ends when any path finds the value; a node lookup
+	// when every path has heard from its own K closest, with the K closest that answered
+	// on any path.
+	//
+	// What it buys: a node that answers with its accomplices only, who claim to be
+	// closest to every key, captures a single lookup as soon as it is asked; over
+	// disjoint paths it captures only the path that asked it, and the lookup fails only
+	// if every path meets such a node. What it costs: a node lookup sends up to
+	// DisjointPaths times the RPCs of a single one, with up to DisjointPaths×Alpha in
+	// flight; a value lookup, which ends at the first value, less. Default 0: one path,
+	// the paper's lookup (1 means the same). At most K.
+	DisjointPaths int
 	// StragglerDelay is how long a lookup waits on a silent request before sending another
 	// in its place; the silent one may still answer. Default 150ms.
 	StragglerDelay time.Duration
@@ -163,6 +180,8 @@ func (c Config) Validate() error {
 		return bad("K", c.K, fmt.Sprintf("1..%d", protocol.MaxContacts))
 	case c.Alpha < 1 || c.Alpha > c.K:
 		return bad("Alpha", c.Alpha, fmt.Sprintf("1..K (%d)", c.K))
+	case c.DisjointPaths < 0 || c.DisjointPaths > c.K:
+		return bad("DisjointPaths", c.DisjointPaths, fmt.Sprintf("0..K (%d)", c.K))
 	case c.MaxStoreBytes < protocol.MaxValueSize:
 		return bad("MaxStoreBytes", c.MaxStoreBytes, fmt.Sprintf("at least one value (%d)", protocol.MaxValueSize))
 	}

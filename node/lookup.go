@@ -40,6 +40,10 @@ type lookupParams struct {
 	// timedOut, when set, is told of each request the lookup gave up on (the node counts
 	// it against the contact in its routing table).
 	timedOut func(protocol.Contact)
+	// claim, when set, says whether the lookup may take up a contact a reply named: a
+	// path of a disjoint lookup (disjoint.go) takes only the contacts that no other path
+	// saw first. It is asked from the lookup's goroutine; the seeds are not asked about.
+	claim func(protocol.ID) bool
 }
 
 // The states of a lookup candidate.
@@ -119,13 +123,16 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	for _, c := range p.seeds {
 		add(c, 1)
 	}
+	// The request goroutines capture the query alone: a copy of p in each would make
+	// every one a larger allocation.
+	query := p.query
 	send := func(c *candidate) {
 		c.state, c.sent = candWaiting, time.Now()
 		res.rpcs++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := reply{cand: c, queryReply: p.query(ctx, c.Contact)}
+			r := reply{cand: c, queryReply: query(ctx, c.Contact)}
 			select {
 			case replies <- r:
 			case <-ctx.Done():
@@ -222,7 +229,10 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				return res, nil
 			}
 			for _, c := range r.contacts {
-				if protocol.CheckAddr(c.Addr) == nil {
+				// The claim is asked here rather than in add, which must stay small
+				// enough to inline: else the shortlist moves to the heap, and the
+				// single lookup pays for the disjoint one.
+				if protocol.CheckAddr(c.Addr) == nil && (p.claim == nil || p.claim(c.ID)) {
 					add(c, r.cand.depth+1)
 				}
 			}
@@ -279,7 +289,10 @@ func cacheTarget(shortlist []*candidate, finder *candidate) (protocol.Contact, i
 
 // lookup runs an iterative lookup for target from the routing table's k closest
 // contacts: FIND_VALUE when findValue is set, else FIND_NODE. A found value is cached at
-// the closest node that answered without it.
+// the closest node that answered without it. With Config.DisjointPaths of 2 or more the
+// lookup runs over that many disjoint paths (runDisjointLookup), at up to that many
+// times the RPCs; otherwise it is the paper's single lookup, which no part of the
+// disjoint one slows down.
 func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (*lookupResult, error) {
 	seeds := n.table.Closest(target, n.cfg.K)
 	if len(seeds) == 0 {
@@ -294,7 +307,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		typ = protocol.TypeFindValue
 	}
 	start := time.Now()
-	res, err := runLookup(ctx, lookupParams{
+	p := lookupParams{
 		target:    target,
 		self:      n.self.ID,
 		seeds:     seeds,
@@ -314,7 +327,14 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 			return queryReply{contacts: reply.Contacts}
 		},
 		timedOut: func(c protocol.Contact) { n.record(c, outcomeFailed) },
-	})
+	}
+	var res *lookupResult
+	var err error
+	if n.cfg.DisjointPaths > 1 {
+		res, err = runDisjointLookup(ctx, p, n.cfg.DisjointPaths)
+	} else {
+		res, err = runLookup(ctx, p)
+	}
 	n.counters.lookups.Add(1)
 	n.counters.lookupRequests.Add(uint64(res.rpcs))
 	n.counters.lookupRounds.Add(uint64(res.rounds))
