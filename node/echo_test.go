@@ -102,7 +102,6 @@ func TestHandlerRefusalCodes(t *testing.T) {
 		{"error text over MaxErrorText", withPair(t, errorReq, "0b 79 0101"+strings.Repeat("78", protocol.MaxErrorText+1), false), protocol.CodeBadRequest, true},
 		{"more than MaxContacts contacts", withPair(t, nodesReq, "09 98 41"+strings.Repeat("40", protocol.MaxContacts+1), false), protocol.CodeBadRequest, false},
 		{"trailing byte", append(ping, 0), protocol.CodeBadRequest, false},
-		{"empty", nil, protocol.CodeBadRequest, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,16 +10,21 @@ import (
 	"kad/transports"
 )
 
-// handle answers one incoming request. Every well-formed request from a peer that answers
-// requests updates the routing table (paper §2.2).
+// handle answers one incoming request. A sender enters the routing table (paper §2.2)
+// once its address is proven: by a token this node issued to it, by the transport (a
+// QUIC handshake), or by answering the PING this node sends to a requester it would add.
+// Until an address is validated, the answer to it is at most amplificationLimit times
+// the request's size (PROTOCOL.md, "Address validation").
 func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]byte, error) {
 	n.counters.requestsHandled.Add(1)
 	var req protocol.Message
-	if !n.limiter.allow(from.Addr, time.Now()) {
+	now := time.Now()
+	if !n.limiter.allow(from.Addr, now) {
 		// Refused before the request touches the table or the store. It is still decoded
 		// (a microsecond), so the ERROR echoes its RPC ID and the sender learns why.
 		protocol.DecodeInto(&req, raw)
-		return n.refuse(&req, ReceivedRateLimited, protocol.CodeRefused, "rate limited")
+		v := n.validation(&req, from, len(raw), now)
+		return n.refuse(&req, v, ReceivedRateLimited, protocol.CodeRefused, "rate limited")
 	}
 	if err := protocol.DecodeInto(&req, raw); err != nil {
 		n.log.Debug("bad request", "addr", from.Addr, "err", err)
@@ -27,23 +32,30 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		if errors.Is(err, protocol.ErrTooLarge) {
 			code, why = protocol.CodeTooLarge, ReceivedTooLarge
 		}
-		return n.refuse(&req, why, code, err.Error())
+		return n.refuse(&req, validation{limited: true, limit: amplificationLimit * len(raw)}, why, code, err.Error())
 	}
+	v := n.validation(&req, from, len(raw), now)
 	if !req.Type.IsRequest() {
-		return n.refuse(&req, ReceivedMalformed, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
+		return n.refuse(&req, v, ReceivedMalformed, protocol.CodeBadRequest, fmt.Sprintf("%s is not a request", req.Type))
 	}
 	switch {
 	case !from.ID.IsZero() && req.Sender != from.ID:
 		// The message claims another ID than the one the transport knows the peer by
 		// (over QUIC: the one its certificate names): refuse, or it could hijack an ID.
-		return n.refuse(&req, ReceivedIdentity, protocol.CodeIDMismatch, fmt.Sprintf("message claims id %s, transport says %s", req.Sender, from.ID))
+		return n.refuse(&req, v, ReceivedIdentity, protocol.CodeIDMismatch, fmt.Sprintf("message claims id %s, transport says %s", req.Sender, from.ID))
 	case !from.Verified && n.cfg.RequireVerifiedIDs:
-		return n.refuse(&req, ReceivedIdentity, protocol.CodeUnverified, "this node requires verified ids")
+		return n.refuse(&req, v, ReceivedIdentity, protocol.CodeUnverified, "this node requires verified ids")
 	case req.Sender == n.self.ID:
-		return n.refuse(&req, ReceivedIdentity, protocol.CodeBadRequest, "sender claims this node's id")
+		return n.refuse(&req, v, ReceivedIdentity, protocol.CodeBadRequest, "sender claims this node's id")
 	}
 	if req.Flags&protocol.FlagClient == 0 {
-		n.record(protocol.Contact{ID: req.Sender, Addr: from.Addr}, outcomeRequested)
+		c := protocol.Contact{ID: req.Sender, Addr: from.Addr}
+		switch {
+		case v.proven:
+			n.record(c, outcomeRequested)
+		case n.table.Wants(c):
+			n.probe(c)
+		}
 	}
 	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertised)
 	if n.cfg.ClientOnly {
@@ -52,6 +64,11 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 	switch req.Type {
 	case protocol.TypePing:
 	case protocol.TypeStore:
+		if !v.proven {
+			// Without a proof of its address anyone could store in another's name, and
+			// the quotas would charge the wrong host.
+			return n.refuse(&req, v, ReceivedUnvalidated, protocol.CodeToken, "address not validated: send the STORE again with the token")
+		}
 		ttl := n.cfg.RecordTTL
 		if req.TTL != 0 && time.Duration(req.TTL)*time.Second < ttl {
 			ttl = time.Duration(req.TTL) * time.Second
@@ -59,17 +76,17 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		if err := n.storeLocal(req.Key, req.Value, ttl, req.Sender, from.Addr); err != nil {
 			switch {
 			case errors.Is(err, ErrStoreFull):
-				return n.refuse(&req, ReceivedStoreFull, protocol.CodeRefused, err.Error())
+				return n.refuse(&req, v, ReceivedStoreFull, protocol.CodeRefused, err.Error())
 			case errors.Is(err, ErrSenderQuota):
-				return n.refuse(&req, ReceivedSenderQuota, protocol.CodeRefused, err.Error())
+				return n.refuse(&req, v, ReceivedSenderQuota, protocol.CodeRefused, err.Error())
 			}
 			n.log.Warn("store failed", "key", req.Key.Short(), "err", err)
-			return n.refuse(&req, ReceivedInternal, protocol.CodeInternal, "store failed")
+			return n.refuse(&req, v, ReceivedInternal, protocol.CodeInternal, "store failed")
 		}
 	case protocol.TypeFindNode:
 		reply.Contacts = n.closestFor(req.Key, req.Sender)
 	case protocol.TypeFindValue:
-		r, ok, err := n.store.Get(req.Key, time.Now())
+		r, ok, err := n.store.Get(req.Key, now)
 		if err != nil {
 			// The requester finds the value at another of the k closest.
 			n.log.Warn("store read failed", "key", req.Key.Short(), "err", err)
@@ -83,8 +100,68 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 			reply.Contacts = n.closestFor(req.Key, req.Sender)
 		}
 	}
-	n.counters.countReceived(req.Type, ReceivedAnswered)
-	return reply.Encode()
+	b, err := n.answer(&req, reply, v)
+	if err == nil {
+		n.counters.countReceived(req.Type, ReceivedAnswered)
+	} else if errors.Is(err, errUnvalidated) {
+		// Too large for an address not validated yet: the sender is told how to prove it.
+		return n.refuse(&req, v, ReceivedUnvalidated, protocol.CodeToken, "address not validated: the answer is over three times the request; send it again with the token")
+	}
+	return b, err
+}
+
+// validation is what a request says of its sender's address.
+type validation struct {
+	// proven: the address is the sender's, by a token of this node's or by the transport.
+	proven bool
+	// limited: the answer may have at most limit bytes.
+	limited bool
+	limit   int
+	// token, when not nil, is a new token for the sender: its request carried none, or
+	// one of the previous secret.
+	token []byte
+}
+
+// validation checks the token of req, size bytes, against the address it came from. A sender that has
+// answered this node at that address (a routing-table contact) is validated, so its
+// answers are not limited, but it is not proven: that takes a token or the transport.
+func (n *Node) validation(req *protocol.Message, from transports.Peer, size int, now time.Time) validation {
+	if from.Verified || n.noAddrValidation.Load() {
+		// The transport's handshake proved the address (QUIC, RFC 9000 §8).
+		return validation{proven: true}
+	}
+	var v validation
+	ok, current := n.tokens.check(req.Token, from.Addr, now)
+	v.proven = ok
+	if !current {
+		v.token = n.tokens.issue(from.Addr, now)
+	}
+	if !ok && !n.table.ContainsAt(protocol.Contact{ID: req.Sender, Addr: from.Addr}) {
+		v.limited, v.limit = true, amplificationLimit*size
+	}
+	return v
+}
+
+// errUnvalidated: an answer over the limit for an address not validated.
+var errUnvalidated = errors.New("answer over the limit for an unvalidated address")
+
+// answer encodes reply to req with the token v carries, if any, within v's limit: an
+// answer over it fails with errUnvalidated; an ERROR over it loses its text, and if it
+// still does not fit, nothing is sent (transports.ErrNoReply).
+func (n *Node) answer(req *protocol.Message, reply *protocol.Message, v validation) ([]byte, error) {
+	reply.Token = v.token
+	b, err := reply.Encode()
+	if err != nil || !v.limited || len(b) <= v.limit {
+		return b, err
+	}
+	if reply.Type != protocol.TypeError {
+		return nil, errUnvalidated
+	}
+	reply.ErrText = ""
+	if b, err = reply.Encode(); err != nil || len(b) <= v.limit {
+		return b, err
+	}
+	return nil, transports.ErrNoReply
 }
 
 // closestFor returns the k contacts closest to key, leaving out the requester (it knows
@@ -105,11 +182,11 @@ func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
 
 // refuse answers req with ERROR code text, and counts it as refused for why. req may
 // be what was decoded of a request that did not decode: its type counts if it names a
-// request type.
-func (n *Node) refuse(req *protocol.Message, why ReceivedOutcome, code uint16, text string) ([]byte, error) {
+// request type. The ERROR keeps within v's limit, or is not sent.
+func (n *Node) refuse(req *protocol.Message, v validation, why ReceivedOutcome, code uint16, text string) ([]byte, error) {
 	n.counters.requestsRefused.Add(1)
 	n.counters.countReceived(req.Type, why)
 	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertised)
 	reply.ErrCode, reply.ErrText = code, protocol.ErrorText(text)
-	return reply.Encode()
+	return n.answer(req, reply, v)
 }

@@ -154,6 +154,18 @@ func (n *Node) maintain() {
 					return
 				}
 			}
+		case <-n.probes.ready:
+			probes := n.probes.take()
+			for i, c := range probes {
+				if !spawn(sem, func() { n.sendProbe(c) }) {
+					n.probeMu.Lock()
+					for _, c := range probes[i:] {
+						delete(n.probing, c.ID)
+					}
+					n.probeMu.Unlock()
+					return
+				}
+			}
 		case <-n.pings.ready:
 			pings := n.pings.take()
 			for i, c := range pings {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"kad/protocol"
 	"kad/routing"
@@ -16,6 +18,11 @@ import (
 // pingQueueLen bounds the liveness checks of full buckets waiting to be sent; more are
 // dropped, and the bucket asks again on the next contact it cannot admit.
 const pingQueueLen = 64
+
+// probeQueueLen bounds the PINGs to requesters waiting to be sent, which prove their
+// addresses before they enter the routing table; more are dropped, and the requester
+// enters when its next request carries a token.
+const probeQueueLen = 64
 
 // newcomerQueueLen bounds the hand-offs to new contacts waiting to be sent; more are
 // dropped, and replication brings those records within ReplicateInterval.
@@ -44,6 +51,22 @@ type Node struct {
 	pings  *queue[protocol.Contact]
 	// newcomers are contacts new to the routing table, for handOff.
 	newcomers *queue[newcomer]
+	// probes are requesters the routing table would take, to be pinged first;
+	// probing holds them from their push until their PING ends, so that each is pinged
+	// once however many requests it sends meanwhile.
+	probes  *queue[protocol.Contact]
+	probeMu sync.Mutex
+	probing map[protocol.ID]struct{}
+
+	// tokens issues and checks the address-validation tokens of this node; peerTokens
+	// keeps those other nodes issued to it. provesAddrs is set when the transport proves
+	// addresses itself (QUIC), so that no tokens or padding are needed.
+	tokens      *tokenIssuer
+	peerTokens  *tokenCache
+	provesAddrs bool
+	// noAddrValidation turns address validation off, for the tests that show what it
+	// defends against.
+	noAddrValidation atomic.Bool
 
 	limiter  *sourceLimiter // nil when RequestRate < 0
 	quotas   *senderQuotas
@@ -79,6 +102,11 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		pings: newQueue[protocol.Contact](pingQueueLen),
 
 		newcomers: newQueue[newcomer](newcomerQueueLen),
+		probes:    newQueue[protocol.Contact](probeQueueLen),
+		probing:   make(map[protocol.ID]struct{}),
+
+		tokens:     newTokenIssuer(time.Now()),
+		peerTokens: newTokenCache(tokenCacheLen),
 
 		published: cfg.Published,
 	}
@@ -87,6 +115,7 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		n.advertised = n.self.Addr
 	}
 	if idt, ok := tr.(transports.Identified); ok {
+		n.provesAddrs = true
 		if n.self.ID.IsZero() || n.self.ID == idt.LocalID() {
 			n.self.ID = idt.LocalID()
 			n.verified = true

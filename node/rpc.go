@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,8 +18,8 @@ const (
 	// outcomeAnswered: the contact answered a request of ours, at the address it was
 	// called at.
 	outcomeAnswered outcome = iota
-	// outcomeRequested: the contact sent a request, from the address it was heard at
-	// (which, over UDP, may be forged).
+	// outcomeRequested: the contact sent a request from the address it was heard at,
+	// and proved that address (a token of this node's, or the transport's handshake).
 	outcomeRequested
 	// outcomeFailed: no valid answer, and the contact is to blame (a timeout, a reply
 	// that does not fit the request).
@@ -37,7 +38,9 @@ func (n *Node) record(c protocol.Contact, o outcome) {
 		if res.Added && n.store.Len() > 0 {
 			// When the queue is full, replication brings the records within
 			// ReplicateInterval.
-			n.newcomers.push(newcomer{c, o == outcomeAnswered})
+			// Either way its address is proven: a requester is recorded only once its
+			// token or the transport proved it (handle).
+			n.newcomers.push(newcomer{c, true})
 		}
 		if res.Ping.ID.IsZero() {
 			return
@@ -69,6 +72,33 @@ func (n *Node) check(c protocol.Contact) {
 	}
 }
 
+// probe queues a PING to c, a requester whose address is not proven and whom the
+// routing table would take: it enters once it answers (outcomeAnswered), at the address
+// this node will call it at. A forged source address never answers, so never enters.
+func (n *Node) probe(c protocol.Contact) {
+	n.probeMu.Lock()
+	defer n.probeMu.Unlock()
+	if _, ok := n.probing[c.ID]; ok || len(n.probing) >= probeQueueLen+n.cfg.Alpha {
+		return
+	}
+	if n.probes.push(c) {
+		n.probing[c.ID] = struct{}{}
+	}
+}
+
+// sendProbe pings c, which probe queued.
+func (n *Node) sendProbe(c protocol.Contact) {
+	defer func() {
+		n.probeMu.Lock()
+		delete(n.probing, c.ID)
+		n.probeMu.Unlock()
+	}()
+	if !n.table.Wants(c) { // it entered meanwhile, or its bucket filled
+		return
+	}
+	n.rpc(n.ctx, c, &protocol.Message{Type: protocol.TypePing})
+}
+
 // rpc sends req to one node and returns its reply. It fills in the envelope, bounds the
 // exchange by RPCTimeout, checks the reply fits the request, and records the outcome in
 // the routing table. An ERROR reply is
@@ -85,47 +115,18 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	if err := n.closedErr(); err != nil {
 		return nil, err
 	}
-	req.RPCID = protocol.NewRPCID()
-	req.Sender = n.self.ID
-	req.SenderAddr = n.advertised
-	if n.cfg.ClientOnly {
-		req.Flags |= protocol.FlagClient
-	}
-	b, err := req.Encode()
+	reply, peer, err := n.exchange(ctx, to, req)
 	if err != nil {
 		return nil, err
 	}
-	n.counters.requestsSent.Add(1)
-	sent := time.Now()
-	raw, peer, err := n.tr.Call(ctx, to, b)
-	if err != nil {
-		n.counters.requestsFailed.Add(1)
-		n.counters.countSent(req.Type, n.failure(err, sent))
-		if n.ctx.Err() != nil {
-			return nil, ErrClosed
+	if reply.Type == protocol.TypeError && reply.ErrCode == protocol.CodeToken && len(reply.Token) > 0 && !bytes.Equal(reply.Token, req.Token) {
+		// The peer has not validated this node's address: send again with the token it
+		// gave (PROTOCOL.md, "Address validation"). Once: a peer that refuses its own
+		// token is answered with the ERROR.
+		n.counters.countSent(req.Type, SentErrorReply)
+		if reply, peer, err = n.exchange(ctx, to, req); err != nil {
+			return nil, err
 		}
-		// A request the caller gave up on says nothing of the peer, nor does a handler
-		// error from a peer that did answer.
-		if !errors.Is(err, context.Canceled) && !errors.Is(err, transports.ErrRemote) {
-			n.record(to, outcomeFailed)
-		}
-		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
-	}
-	reply, err := protocol.Decode(raw)
-	if err != nil {
-		// A reply that does not decode counts as no reply (PROTOCOL.md, "Malformed input").
-		n.counters.requestsFailed.Add(1)
-		n.counters.countSent(req.Type, SentFailed)
-		n.record(to, outcomeFailed)
-		return nil, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
-	}
-	if err := n.checkReply(to, peer, req, reply); err != nil {
-		// Nor does one that does not fit the request: from another ID, the address now
-		// belongs to another node.
-		n.counters.requestsFailed.Add(1)
-		n.counters.countSent(req.Type, SentFailed)
-		n.record(to, outcomeFailed)
-		return nil, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
 		n.record(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered)
@@ -136,6 +137,70 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	}
 	n.counters.countSent(req.Type, SentOK)
 	return reply, nil
+}
+
+// exchange sends req to one node and returns its reply, decoded and checked against the
+// request. It fills in the envelope: a new RPC ID, the sender, the token the node at
+// to.Addr last gave, or else, for a request whose answer may be large, the padding
+// that lets a node that has not validated this one's address answer in full. It keeps
+// the token the reply carries. Failures count as failures of to.
+func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, transports.Peer, error) {
+	req.RPCID = protocol.NewRPCID()
+	req.Sender = n.self.ID
+	req.SenderAddr = n.advertised
+	if n.cfg.ClientOnly {
+		req.Flags |= protocol.FlagClient
+	}
+	req.Token, req.Pad = nil, 0
+	if !n.provesAddrs {
+		req.Token = n.peerTokens.get(to.Addr)
+	}
+	b, err := req.Encode()
+	if err != nil {
+		return nil, transports.Peer{}, err
+	}
+	if req.Token == nil && !n.provesAddrs && (req.Type == protocol.TypeFindNode || req.Type == protocol.TypeFindValue) {
+		req.Pad = padFor(len(b), n.cfg.K, n.self.Addr)
+		if b, err = req.Encode(); err != nil {
+			return nil, transports.Peer{}, err
+		}
+	}
+	n.counters.requestsSent.Add(1)
+	sent := time.Now()
+	raw, peer, err := n.tr.Call(ctx, to, b)
+	if err != nil {
+		n.counters.requestsFailed.Add(1)
+		n.counters.countSent(req.Type, n.failure(err, sent))
+		if n.ctx.Err() != nil {
+			return nil, peer, ErrClosed
+		}
+		// A request the caller gave up on says nothing of the peer, nor does a handler
+		// error from a peer that did answer.
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, transports.ErrRemote) {
+			n.record(to, outcomeFailed)
+		}
+		return nil, peer, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
+	}
+	reply, err := protocol.Decode(raw)
+	if err != nil {
+		// A reply that does not decode counts as no reply (PROTOCOL.md, "Malformed input").
+		n.counters.requestsFailed.Add(1)
+		n.counters.countSent(req.Type, SentFailed)
+		n.record(to, outcomeFailed)
+		return nil, peer, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
+	}
+	if err := n.checkReply(to, peer, req, reply); err != nil {
+		// Nor does one that does not fit the request: from another ID, the address now
+		// belongs to another node.
+		n.counters.requestsFailed.Add(1)
+		n.counters.countSent(req.Type, SentFailed)
+		n.record(to, outcomeFailed)
+		return nil, peer, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
+	}
+	if len(reply.Token) > 0 && !n.provesAddrs {
+		n.peerTokens.put(to.Addr, reply.Token)
+	}
+	return reply, peer, nil
 }
 
 // failure is the outcome of a request sent at sent whose transport call failed with

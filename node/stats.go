@@ -103,17 +103,21 @@ const (
 	// sender over its quota is one host pushing more than its share (or quotas set too
 	// low for the network).
 	ReceivedSenderQuota
+	// ReceivedUnvalidated: from an address not validated, a STORE without a valid token
+	// or a request whose answer would be over three times its size; answered with
+	// ERROR code 7 and a token (PROTOCOL.md, "Address validation"), or not at all.
+	ReceivedUnvalidated
 	// NumReceivedOutcomes is the number of ReceivedOutcome values.
 	NumReceivedOutcomes = iota
 )
 
 var receivedOutcomeNames = [NumReceivedOutcomes]string{
 	"answered", "rate_limited", "store_full", "too_large", "malformed", "identity", "internal",
-	"sender_quota",
+	"sender_quota", "unvalidated",
 }
 
 // String returns the outcome's name as metrics label it: answered, rate_limited,
-// store_full, too_large, malformed, identity, internal, sender_quota.
+// store_full, too_large, malformed, identity, internal, sender_quota, unvalidated.
 func (o ReceivedOutcome) String() string {
 	if int(o) < len(receivedOutcomeNames) {
 		return receivedOutcomeNames[o]

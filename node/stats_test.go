@@ -68,7 +68,7 @@ func TestStatsReceived(t *testing.T) {
 			{"store over the quota", encode(t, msg(protocol.TypeStore, "b", bytes.Repeat([]byte{'b'}, 60_000))), protocol.TypeError},
 			{"find node", encode(t, msg(protocol.TypeFindNode, "x", nil)), protocol.TypeNodes},
 			{"find value", encode(t, msg(protocol.TypeFindValue, "a", nil)), protocol.TypeValue},
-			{"garbage", []byte("\xff\x00garbage"), protocol.TypeError},
+			{"garbage", append([]byte("\xff\x00garbage"), make([]byte, 40)...), protocol.TypeError},
 			{"reply as request", encode(t, msg(protocol.TypePong, "", nil)), protocol.TypeError},
 			{"value too large", tooLarge, protocol.TypeError},
 			{"own id", encode(t, &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: n.ID()}), protocol.TypeError},
@@ -76,8 +76,19 @@ func TestStatsReceived(t *testing.T) {
 			{"rate limited", encode(t, msg(protocol.TypeFindNode, "y", nil)), protocol.TypeError},
 			{"rate limited again", encode(t, msg(protocol.TypeFindNode, "y", nil)), protocol.TypeError},
 		}
+		// Each request after the first carries the token the first reply gave.
+		var token []byte
 		for _, r := range requests {
-			if got := call(t, raw, n.Contact(), r.req); got.Type != r.typ {
+			req := r.req
+			if m, err := protocol.Decode(req); err == nil && token != nil {
+				m.Token = token
+				req = encode(t, m)
+			}
+			got := callRaw(t, raw, n.Contact(), req)
+			if token == nil {
+				token = got.Token
+			}
+			if got.Type != r.typ {
 				t.Fatalf("%s: got %s (%q), want %s", r.name, got.Type, got.ErrText, r.typ)
 			}
 		}
@@ -117,6 +128,7 @@ func TestStatsSent(t *testing.T) {
 		c := cluster.New(t, 2, cluster.Options{Config: node.Config{RPCTimeout: time.Second, MaxStoreBytes: 100_000}})
 		a, b := c.Nodes[0], c.Nodes[1]
 		ctx := context.Background()
+		synctest.Wait()   // the PINGs the join's requests drew
 		base := a.Stats() // the join's requests
 		peer := func(h transports.Handler) protocol.Contact {
 			tr, err := c.Network.NewTransport()

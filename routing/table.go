@@ -309,6 +309,34 @@ func (t *Table) Contains(id protocol.ID) bool {
 	return b != nil && b.index(id) >= 0
 }
 
+// ContainsAt reports whether the table holds c: its ID at its address.
+func (t *Table) ContainsAt(c protocol.Contact) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(c.ID)
+	if b == nil {
+		return false
+	}
+	i := b.index(c.ID)
+	return i >= 0 && b.entries[i].Addr == c.Addr
+}
+
+// Wants reports whether Seen(c) would add c to the table now: its ID is not in the table,
+// and its bucket has room for it within the subnet limits. A node asks an unproven
+// contact to prove its address only when the answer would change something.
+func (t *Table) Wants(c protocol.Contact) bool {
+	if c.ID == t.self {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(c.ID)
+	if b == nil {
+		return t.admits(&bucket{}, c) // a bucket not grown yet is empty
+	}
+	return b.index(c.ID) < 0 && len(b.entries) < t.k && t.admits(b, c)
+}
+
 // Closest returns up to n contacts closest to target, closest first.
 func (t *Table) Closest(target protocol.ID, n int) []protocol.Contact {
 	return t.AppendClosest(make([]protocol.Contact, 0, n), target, n)

@@ -24,8 +24,8 @@ type Peer struct {
 // Handler answers one incoming request. It is called concurrently from the transport's
 // goroutines and must be safe for that. req is valid only until Handler returns; the
 // returned bytes are owned by the transport from then on. A non-nil error is sent back
-// to the caller, whose Call returns an error wrapping ErrRemote; a nil response with a
-// nil error sends an empty response.
+// to the caller, whose Call returns an error wrapping ErrRemote, except ErrNoReply,
+// which sends nothing; a nil response with a nil error sends an empty response.
 type Handler func(ctx context.Context, from Peer, req []byte) ([]byte, error)
 
 // Transport carries request/response exchanges between nodes. Implementations are safe
@@ -57,6 +57,10 @@ var (
 	ErrClosed = closedError{}
 	// ErrRemote wraps the error a remote handler returned.
 	ErrRemote = errors.New("remote handler failed")
+	// ErrNoReply, returned by a Handler, asks the transport to send nothing back: the
+	// request deserves no answer, and any answer would be larger than the node may send
+	// to an address it has not validated. The caller sees a timeout.
+	ErrNoReply = errors.New("no reply")
 	// ErrIDMismatch is returned when the peer proved an ID other than the one it was
 	// called under.
 	ErrIDMismatch = errors.New("peer id mismatch")

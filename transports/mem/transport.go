@@ -158,6 +158,8 @@ func (t *Transport) handle(h transports.Handler, m *message) {
 	resp, err := h(t.ctx, transports.Peer{Addr: m.from}, m.req)
 	var r reply
 	switch {
+	case errors.Is(err, transports.ErrNoReply):
+		return
 	case err != nil:
 		r.err = remoteError(err.Error())
 	case len(resp) > protocol.MaxMessageSize:

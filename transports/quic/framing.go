@@ -113,6 +113,9 @@ func (t *Transport) serveStream(pc *peerConn, s *qgo.Stream) {
 	resp, herr := (*h)(s.Context(), pc.peer, buf[:n])
 	s.SetWriteDeadline(time.Now().Add(requestTimeout))
 	switch {
+	case errors.Is(herr, transports.ErrNoReply):
+		s.CancelWrite(codeCanceled)
+		return
 	case herr != nil:
 		err = writeFrame(s, statusError, []byte(protocol.ErrorText(herr.Error())))
 	case len(resp) > protocol.MaxMessageSize:

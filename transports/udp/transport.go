@@ -463,6 +463,8 @@ func (t *Transport) answer(h transports.Handler, j job) {
 	resp, err := h(t.ctx, transports.Peer{Addr: j.from}, *j.req)
 	kind, text := byte(kindResponse), ""
 	switch {
+	case errors.Is(err, transports.ErrNoReply):
+		return // the node counts what it did not answer
 	case err != nil:
 		kind, text = kindError, protocol.ErrorText(err.Error())
 	case len(resp) > protocol.MaxMessageSize:
