@@ -57,6 +57,10 @@ func simFlagList() []cli.Flag {
 			Usage: "the nodes' bucket size and replication factor `N`"},
 		&cli.IntFlag{Name: "alpha", Value: protocol.Alpha,
 			Usage: "the nodes' `N` requests in flight per lookup"},
+		&cli.Float64Flag{Name: "adversarial", Value: 0,
+			Usage: "fraction `F` of the nodes that answer every FIND_NODE and FIND_VALUE with each other only, closest to the key, and drop every STORE"},
+		&cli.IntFlag{Name: "disjoint", Value: 1,
+			Usage: "the honest nodes look up over `D` disjoint paths (S/Kademlia; 1: the single lookup)"},
 		&cli.IntFlag{Name: "join-parallel", Value: sim.DefaultJoinParallel,
 			Usage: "at most `P` nodes joining at once (fewer while the CPUs are saturated)"},
 		&cli.IntFlag{Name: "join-peers", Value: sim.DefaultJoinPeers,
@@ -83,6 +87,7 @@ var simConfigFlags = map[string]string{
 	"RPCTimeout": "rpc-timeout", "OpTimeout": "timeout", "ProgressEvery": "progress",
 	"ChurnMedian": "churn-median", "ChurnShape": "churn-shape", "Duration": "duration",
 	"Partition": "partition", "PartitionFor": "partition-for", "Sample": "sample", "SampleGets": "sample-gets",
+	"Adversarial": "adversarial", "DisjointPaths": "disjoint",
 }
 
 // simFlags are the flags of `kad sim`: the simulation's, and where to plot it.
@@ -133,6 +138,9 @@ func parseSimFlags(c *cli.Context) (simFlags, error) {
 		PartitionFor: c.Duration("partition-for"),
 		Sample:       c.Duration("sample"),
 		SampleGets:   flagValue(c.Int("sample-gets")),
+		Adversarial:  c.Float64("adversarial"),
+		// 0 and 1 both mean the single lookup, in Config as on the command line.
+		DisjointPaths: c.Int("disjoint"),
 	}
 	f := simFlags{cfg: cfg}
 	var err error
@@ -156,14 +164,17 @@ func simCommand() *cli.Command {
 		Name:  "sim",
 		Usage: "simulate a network of real nodes over a modelled internet, in this process",
 		UsageText: "kad sim [--nodes N] [--values V] [--lookups M] [--seed S] [--latency-model internet|fixed] [--nat F] [--kill F]\n" +
-			"       [--churn-median D --duration D] [--partition F --partition-for D] [--time-scale X] [--plot FILE] [flags]",
+			"       [--churn-median D --duration D] [--partition F --partition-for D] [--adversarial F --disjoint D]\n" +
+			"       [--time-scale X] [--plot FILE] [flags]",
 		Description: "Builds a network of N real kad nodes on the in-memory transport, with the delays of a\n" +
 			"modelled internet (or a fixed latency), loss and NAT; joins them with their own Bootstrap;\n" +
 			"stores V values; applies the scenario: kills a fraction of the nodes and lets maintenance\n" +
 			"run, replaces nodes as a churn schedule says, splits the network and heals it, sampling\n" +
 			"rounds of gets into a timeline as it goes; then measures M gets and M node lookups from\n" +
-			"random live nodes: success, hops, RPCs, timeouts and latency. Prints a table and, as its\n" +
-			"last line, one JSON object with every figure.\n" +
+			"random live nodes: success, hops, RPCs, timeouts and latency. With --adversarial, that\n" +
+			"fraction of the nodes lie to every lookup, and --disjoint D gives the honest nodes\n" +
+			"lookups over D disjoint paths. Prints a table and, as its last line, one JSON object\n" +
+			"with every figure.\n" +
 			"SIMULATION.md describes the method and the figures.",
 		Flags:        simFlagList(),
 		OnUsageError: onUsageError,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"kad/internal/churn"
@@ -64,11 +65,12 @@ const (
 )
 
 // Config describes one simulation. Zero values mean the defaults above, except for
-// Seed, Loss, NAT, Kill, Maintain, ChurnMedian, Duration, Partition and PartitionFor,
-// for which 0 is a value like any other (no loss, no NAT, no kill, no wait, no churn,
-// no partition). The same seed gives the same node IDs, hosts and places on the map,
-// the same NAT'd hosts, keys, killed nodes, churn schedule (which nodes leave when, and
-// the identities of those that replace them), partitioned nodes, callers and lookup
+// Seed, Loss, NAT, Kill, Maintain, ChurnMedian, Duration, Partition, PartitionFor,
+// Adversarial and DisjointPaths, for which 0 is a value like any other (no loss, no
+// NAT, no kill, no wait, no churn, no partition, no adversary, one lookup path). The
+// same seed gives the same node IDs, hosts and places on the map, the same NAT'd hosts,
+// adversaries, keys, killed nodes, churn schedule (which nodes leave when, and the
+// identities of those that replace them), partitioned nodes, callers and lookup
 // targets; which nodes a node joins through depends on which have finished joining
 // when it starts.
 type Config struct {
@@ -132,6 +134,15 @@ type Config struct {
 	// not NAT'd and done joining, each joins through.
 	JoinParallel int
 	JoinPeers    int
+	// Adversarial is the fraction of the Nodes that are adversaries (adversary.go): real
+	// nodes that answer every FIND_NODE and FIND_VALUE with the K adversaries closest
+	// to the key, and only them, and drop every STORE while answering STORED. They are
+	// drawn among the first Nodes, never the first, and are not callers; the churn's
+	// newcomers are honest, and every node joins through honest ones.
+	Adversarial float64
+	// DisjointPaths is the honest nodes' node.Config.DisjointPaths: 0 or 1 for the
+	// single lookup, d ≥ 2 for lookups over d disjoint paths.
+	DisjointPaths int
 	// NoRateLimit turns off the nodes' per-sender request rate limit
 	// (node.Config.RequestRate); no sender of a simulation comes near the limit.
 	NoRateLimit bool
@@ -215,7 +226,7 @@ func (c Config) Validate() error {
 	fractions := []struct {
 		field string
 		v     float64
-	}{{"Loss", c.Loss}, {"NAT", c.NAT}, {"Kill", c.Kill}, {"Partition", c.Partition}}
+	}{{"Loss", c.Loss}, {"NAT", c.NAT}, {"Kill", c.Kill}, {"Partition", c.Partition}, {"Adversarial", c.Adversarial}}
 	for _, f := range fractions {
 		if !(f.v >= 0 && f.v <= 1) {
 			return bad(f.field, f.v, "0..1")
@@ -223,6 +234,9 @@ func (c Config) Validate() error {
 	}
 	if c.Kill*float64(c.Nodes) > float64(c.Nodes-2) {
 		return bad("Kill", c.Kill, fmt.Sprintf("at most %d of %d nodes, so that two live on", c.Nodes-2, c.Nodes))
+	}
+	if c.adversaries() > c.Nodes-2 {
+		return bad("Adversarial", c.Adversarial, fmt.Sprintf("at most %d of %d nodes, so that two are honest", c.Nodes-2, c.Nodes))
 	}
 	if !(c.TimeScale >= 1 && c.TimeScale <= MaxTimeScale) {
 		return bad("TimeScale", c.TimeScale, fmt.Sprintf("1..%d", MaxTimeScale))
@@ -290,6 +304,9 @@ func (c Config) validateScenario() error {
 	return nil
 }
 
+// adversaries is how many of the nodes are adversaries.
+func (c Config) adversaries() int { return int(math.Round(c.Adversarial * float64(c.Nodes))) }
+
 // killed is how many nodes the scenario kills at once.
 func (c Config) killed() int { return int(c.Kill * float64(c.Nodes)) }
 
@@ -332,6 +349,7 @@ func (c Config) nodeConfig() node.Config {
 	cfg := node.Config{
 		K:                 c.K,
 		Alpha:             c.Alpha,
+		DisjointPaths:     c.DisjointPaths,
 		RPCTimeout:        c.RPCTimeout,
 		RecordTTL:         scale(c.recordTTL()),
 		SweepInterval:     scale(time.Minute),

@@ -53,8 +53,13 @@ type Result struct {
 	Parallel     int     `json:"parallel"`
 	RateLimit    bool    `json:"rate_limit"`
 	RPCTimeoutMS float64 `json:"rpc_timeout_ms"`
-	GoVersion    string  `json:"go_version"`
-	GOMAXPROCS   int     `json:"gomaxprocs"`
+	// Adversarial is the fraction of adversarial nodes asked for, Adversaries how many
+	// there were, and DisjointPaths the honest nodes' node.Config.DisjointPaths.
+	Adversarial   float64 `json:"adversarial"`
+	Adversaries   int     `json:"adversaries"`
+	DisjointPaths int     `json:"disjoint_paths"`
+	GoVersion     string  `json:"go_version"`
+	GOMAXPROCS    int     `json:"gomaxprocs"`
 	// Log2Nodes is log2(Nodes), the paper's bound on a lookup's hops.
 	Log2Nodes float64 `json:"log2_nodes"`
 
@@ -79,7 +84,7 @@ type Result struct {
 	SuccessMin *float64 `json:"success_min,omitempty"`
 
 	// The network: hosts behind a NAT (newcomers included), nodes killed at once, and
-	// nodes up and joined after the scenario.
+	// nodes up and joined after the scenario (honest ones only, with adversaries).
 	NATHosts int `json:"nat_hosts"`
 	Killed   int `json:"killed"`
 	Live     int `json:"live"`
@@ -210,8 +215,13 @@ type Op struct {
 	// closest node when it is one of the model's slow hosts, whose replies may come
 	// after RPCTimeout.
 	MissedSlow int `json:"missed_slow,omitempty"`
-	// ReplicasMean is, for puts, the mean number of nodes that stored the value.
-	ReplicasMean float64 `json:"replicas_mean,omitempty"`
+	// ReplicasMean is, for puts, the mean number of nodes that stored the value. With
+	// adversaries, whose STORED is a lie, HonestReplicasMean is the mean number of
+	// honest nodes that hold it after the puts, and Unheld counts the values no honest
+	// node holds.
+	ReplicasMean       float64 `json:"replicas_mean,omitempty"`
+	HonestReplicasMean float64 `json:"honest_replicas_mean,omitempty"`
+	Unheld             int     `json:"unheld,omitempty"`
 	// The phase's wall time and CPU: see Result.CPUIdle.
 	WallS      float64 `json:"wall_s"`
 	CPUS       float64 `json:"cpu_s"`

@@ -73,6 +73,9 @@ func (s *sim) kill() {
 	kill := s.rng.Perm(n)[:s.cfg.killed()]
 	for _, i := range kill {
 		s.world.leave(i, s.nodes[i].Addr(), false)
+		if s.adversarial[i] {
+			s.adv.remove(s.nodes[i].ID())
+		}
 	}
 	// A host that dies on the internet goes silent: requests to it time out. On the mem
 	// network a call to an address nobody listens at fails at once, as if the host
@@ -219,6 +222,9 @@ func (s *sim) drive(ctx context.Context, start time.Time, length time.Duration, 
 				i := slots[act.slot]
 				if s.world.leave(i, s.nodes[i].Addr(), true) {
 					leavers = append(leavers, i)
+				}
+				if s.adversarial[i] {
+					s.adv.remove(s.nodes[i].ID())
 				}
 				if err := s.start(next); err != nil {
 					return err

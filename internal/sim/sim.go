@@ -56,6 +56,12 @@ type sim struct {
 	traces traces
 	events []churn.Event // the churn schedule
 
+	// adversarial marks the adversarial nodes by index (Config.Adversarial), honest
+	// lists the others among the first Nodes, and adv is the adversaries up.
+	adversarial []bool
+	honest      []int
+	adv         adversaries
+
 	keys []protocol.ID // stored: their put succeeded
 	live []int         // the nodes up and joined after the scenario, in index order
 
@@ -103,6 +109,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			Timeline:     []Sample{},
 			JoinParallel: cfg.JoinParallel, JoinPeers: cfg.JoinPeers, Parallel: cfg.Parallel, RateLimit: !cfg.NoRateLimit,
 			RPCTimeoutMS: ms(cfg.RPCTimeout), GoVersion: runtime.Version(),
+			Adversarial: cfg.Adversarial, Adversaries: cfg.adversaries(), DisjointPaths: cfg.DisjointPaths,
 			GOMAXPROCS: runtime.GOMAXPROCS(0), Log2Nodes: math.Log2(float64(cfg.Nodes)),
 		},
 	}
@@ -159,6 +166,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return fail(err)
 	}
 	writeTableRow(cfg.Out, &s.res.Put)
+	if s.res.Adversaries > 0 {
+		fmt.Fprintf(cfg.Out, "       %.1f of them honest on average; %d values held by no honest node\n",
+			s.res.Put.HonestReplicasMean, s.res.Put.Unheld)
+	}
 	if err := s.scenario(ctx); err != nil {
 		return fail(err)
 	}
@@ -228,12 +239,18 @@ func (s *sim) build(ctx context.Context) error {
 	for i := n; i < total; i++ {
 		s.natted[i] = natRng.Float64() < s.cfg.NAT
 	}
+	s.drawAdversaries(total)
+	ids := make([]protocol.ID, total) // set by Configure, read by Wrap
 	// Only the first node starts here; each of the others starts just before it joins
 	// (joinAll), so that no node spends the build idle and waiting, its timers running.
 	c, err := cluster.Start(ctx, 1, cluster.Options{
 		Network: nw,
 		Config:  s.cfg.nodeConfig(),
 		Configure: func(i int, cfg *node.Config) {
+			ids[i] = cfg.ID
+			if s.adversarial[i] {
+				cfg.DisjointPaths = 0 // the option is the honest nodes' defence
+			}
 			cfg.OnLookup = func(t node.LookupTrace) { s.traces.deliver(i, t) }
 			// Kept to tell which nodes hold a key during a partition.
 			s.stores[i] = store.NewMemory()
@@ -246,6 +263,9 @@ func (s *sim) build(ctx context.Context) error {
 			if mt, ok := tr.(*mem.Transport); ok {
 				s.mems[i] = mt
 			}
+			if s.adversarial[i] {
+				return &adversaryTransport{Transport: tr, self: ids[i], k: s.cfg.K, set: &s.adv}
+			}
 			return tr
 		},
 		Join: cluster.JoinNone,
@@ -256,7 +276,7 @@ func (s *sim) build(ctx context.Context) error {
 		return err
 	}
 	s.nodes[0] = c.Nodes[0]
-	s.world.init(total)
+	s.world.init(s.adversarial)
 	s.world.done(0, true, true, false) // the first node, which the others join through
 	if err := s.joinAll(ctx); err != nil {
 		return err
@@ -319,6 +339,9 @@ func (s *sim) joinAll(ctx context.Context) error {
 			break
 		}
 		s.nodes[i] = nd
+		if s.adversarial[i] {
+			s.adv.add(nd.Contact())
+		}
 		seeds := s.contacts(peers)
 		wg.Go(func() {
 			d, retries, err := s.bootstrap(ctx, i, seeds)
@@ -333,7 +356,7 @@ func (s *sim) joinAll(ctx context.Context) error {
 			mu.Lock()
 			inFlight--
 			joined++
-			if ok && !s.natted[i] {
+			if ok && !s.natted[i] && !s.adversarial[i] {
 				public = append(public, i)
 			}
 			wake.Broadcast()
@@ -381,6 +404,47 @@ func (s *sim) bootstrap(ctx context.Context, i int, seeds []protocol.Contact) (t
 		}
 	}
 	return 0, retries, err
+}
+
+// drawAdversaries picks the adversarial nodes, Config.Adversarial of the first Nodes,
+// never the first node (through which the first joins go). They are drawn from a source
+// of their own, so that every other draw of a run is that of the same run without them;
+// the churn's newcomers are honest.
+func (s *sim) drawAdversaries(total int) {
+	s.adversarial = make([]bool, total)
+	count := s.cfg.adversaries()
+	rng := rand.New(rand.NewPCG(s.cfg.Seed^0xd6e8feb86659fd93, s.cfg.Seed))
+	for _, j := range rng.Perm(s.cfg.Nodes - 1)[:count] {
+		s.adversarial[j+1] = true
+	}
+	for i := range s.cfg.Nodes {
+		if !s.adversarial[i] {
+			s.honest = append(s.honest, i)
+		}
+	}
+}
+
+// honestReplicas counts the honest nodes that hold each stored value after the puts:
+// the replicas a put reports count the adversaries' STORED replies, which are lies.
+func (s *sim) honestReplicas() {
+	now := time.Now()
+	held := 0
+	for _, key := range s.keys {
+		holders := 0
+		for _, i := range s.honest {
+			if s.stores[i] == nil {
+				continue
+			}
+			if _, ok, _ := s.stores[i].Get(key, now); ok {
+				holders++
+			}
+		}
+		held += holders
+		if holders == 0 {
+			s.res.Put.Unheld++
+		}
+	}
+	s.res.Put.HonestReplicasMean = figures.Ratio(float64(held), float64(len(s.keys)))
 }
 
 // contacts returns the contacts of the given nodes.
@@ -432,7 +496,7 @@ func (s *sim) puts(ctx context.Context) error {
 	from := make([]int, len(keys))
 	for i := range keys {
 		keys[i] = s.randomID()
-		from[i] = s.rng.IntN(s.cfg.Nodes)
+		from[i] = s.honest[s.rng.IntN(len(s.honest))]
 	}
 	outs, err := s.phase(ctx, &s.res.Put, opPut, len(keys), func(ctx context.Context, i int) outcome {
 		var o outcome
@@ -450,6 +514,9 @@ func (s *sim) puts(ctx context.Context) error {
 		if o.err == nil {
 			s.keys = append(s.keys, keys[i])
 		}
+	}
+	if s.res.Adversaries > 0 {
+		s.honestReplicas()
 	}
 	if len(s.keys) == 0 {
 		return fmt.Errorf("no value could be stored: %s", s.res.Put.FirstError)
@@ -638,6 +705,13 @@ func (s *sim) writeHeader() {
 	}
 	fmt.Fprintf(c.Out, "kad sim: %d nodes, %d values, %d gets and lookups, k %d, alpha %d, %s, loss %g, NAT %g, kill %g, seed %d, %s, GOMAXPROCS %d\n",
 		c.Nodes, c.Values, c.Lookups, c.K, c.Alpha, latency, c.Loss, c.NAT, c.Kill, c.Seed, s.res.GoVersion, s.res.GOMAXPROCS)
+	if s.res.Adversaries > 0 {
+		fmt.Fprintf(c.Out, "adversaries: %d of %d nodes answer every FIND_NODE and FIND_VALUE with the %d adversaries closest to the key, and drop every STORE; callers are honest, and a lookup must find the closest honest node\n",
+			s.res.Adversaries, c.Nodes, c.K)
+	}
+	if c.DisjointPaths > 1 {
+		fmt.Fprintf(c.Out, "lookups: the honest nodes look up over %d disjoint paths\n", c.DisjointPaths)
+	}
 	if c.ChurnMedian > 0 {
 		fmt.Fprintf(c.Out, "churn: sessions of median %v, Weibull shape %g, for %v simulated\n", c.ChurnMedian, c.ChurnShape, c.Duration)
 	}

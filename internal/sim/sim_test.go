@@ -170,6 +170,10 @@ func TestValidate(t *testing.T) {
 		{name: "too many samples", cfg: Config{Duration: 24 * time.Hour, Sample: time.Second}, field: "Sample"},
 		{name: "sample past the end", cfg: Config{Duration: time.Hour, Sample: 2 * time.Hour}, field: "Sample"},
 		{name: "sample gets", cfg: Config{SampleGets: -1}, field: "SampleGets"},
+		{name: "adversarial", cfg: Config{Adversarial: 1.1}, field: "Adversarial"},
+		{name: "adversarial everyone", cfg: Config{Nodes: 10, Adversarial: 0.9}, field: "Adversarial"},
+		{name: "disjoint paths", cfg: Config{K: 4, DisjointPaths: 5}, field: "DisjointPaths"},
+		{name: "negative disjoint paths", cfg: Config{DisjointPaths: -1}, field: "DisjointPaths"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

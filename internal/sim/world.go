@@ -20,12 +20,15 @@ const (
 // world is who is up while the scenario runs: each node's state, the live nodes the
 // callers are drawn from, the public ones newcomers join through, the side of each
 // node while the network is partitioned, and the churn's counts. One mutex guards it
-// all, because the churn, the joins and the rounds of gets run at once.
+// all, because the churn, the joins and the rounds of gets run at once. The adversarial
+// nodes are in neither set: no caller is one, no node joins through one, and the
+// lookups are judged against the honest nodes.
 type world struct {
 	mu          sync.Mutex
 	state       []nodeState // by node index
-	live        nodeSet     // up and joined
-	public      nodeSet     // up, joined, not behind a NAT
+	adversarial []bool      // by node index; set before the first node starts, then read only
+	live        nodeSet     // up and joined, honest
+	public      nodeSet     // up, joined, honest, not behind a NAT
 	split       []bool      // by node index: on the side split off
 	partitioned bool
 	dead        []netip.AddrPort // the addresses of the nodes gone, kept cut off
@@ -36,9 +39,10 @@ type world struct {
 	joinTook    []time.Duration // of the newcomers, from arriving to joined
 }
 
-func (w *world) init(nodes int) {
-	w.state = make([]nodeState, nodes)
-	w.split = make([]bool, nodes)
+func (w *world) init(adversarial []bool) {
+	w.state = make([]nodeState, len(adversarial))
+	w.split = make([]bool, len(adversarial))
+	w.adversarial = adversarial
 }
 
 // done records the end of node i's join: joined or not, and whether it may be a join
@@ -59,6 +63,9 @@ func (w *world) done(i int, ok, public, churn bool) bool {
 		return false
 	}
 	w.state[i] = stateLive
+	if w.adversarial[i] {
+		return true
+	}
 	w.live.add(i)
 	if public {
 		w.public.add(i)
