@@ -138,13 +138,6 @@ func (c *tokenCache) put(addr netip.AddrPort, tok []byte) {
 	c.toks[addr] = append([]byte(nil), tok...)
 }
 
-// drop forgets the token of addr, which its node no longer accepts.
-func (c *tokenCache) drop(addr netip.AddrPort) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.toks, addr)
-}
-
 // padFor returns the padding that makes a request of reqLen encoded bytes worth an
 // answer of k contacts from a node that has not validated this one's address: a third
 // of the largest NODES reply of k contacts of the family of addr (the node's own), less
