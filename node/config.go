@@ -118,8 +118,25 @@ type Config struct {
 	// did not prove.
 	RequireVerifiedIDs bool
 	// ClientOnly marks the node as not answering requests: peers keep it out of their
-	// routing tables.
+	// routing tables. It is Reachability ReachabilityClient.
 	ClientOnly bool
+	// Reachability says whether the node checks that strangers can reach it, and runs
+	// as a client while they cannot (PROTOCOL.md, "Reachability"). Default
+	// ReachabilityAuto: it checks after Bootstrap and every ReachabilityInterval, and
+	// serves until a check finds it unreachable. ReachabilityPublic never checks.
+	Reachability ReachabilityMode
+	// ReachabilityInterval is how often a ReachabilityAuto node checks again. Default
+	// 10 min.
+	ReachabilityInterval time.Duration
+	// NATMappingLife is how long a NAT or firewall in front of the node is taken to
+	// remember an address the node sent to: a dial-back from such an address proves
+	// nothing. Default 5 min, the UDP mapping timeout RFC 4787 (REQ-5) recommends; a
+	// NAT whose mappings outlive it may make a check find the node reachable when only
+	// those it talked to reach it.
+	NATMappingLife time.Duration
+	// OnReachability, when set, is called when a check changes what the node knows of
+	// its reachability, from the goroutine that ran the check. It must not block.
+	OnReachability func(Reachability)
 	// OnLookup, when set, is called once after every iterative lookup the node runs —
 	// for Lookup, Get, Put and maintenance alike — from the goroutine that ran it. It must
 	// not block: it is for metrics and simulations.
@@ -153,6 +170,8 @@ func (c Config) withDefaults() Config {
 	c.RefreshInterval = cmp.Or(c.RefreshInterval, protocol.TRefresh)
 	c.ReplicateInterval = cmp.Or(c.ReplicateInterval, protocol.TReplicate)
 	c.RepublishInterval = cmp.Or(c.RepublishInterval, protocol.TRepublish)
+	c.ReachabilityInterval = cmp.Or(c.ReachabilityInterval, 10*time.Minute)
+	c.NATMappingLife = cmp.Or(c.NATMappingLife, 5*time.Minute)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -174,6 +193,7 @@ func (c Config) Validate() error {
 		{"RPCTimeout", c.RPCTimeout}, {"StragglerDelay", c.StragglerDelay}, {"RecordTTL", c.RecordTTL},
 		{"SweepInterval", c.SweepInterval}, {"RefreshInterval", c.RefreshInterval},
 		{"ReplicateInterval", c.ReplicateInterval}, {"RepublishInterval", c.RepublishInterval},
+		{"ReachabilityInterval", c.ReachabilityInterval}, {"NATMappingLife", c.NATMappingLife},
 	}
 	switch {
 	case c.K < 1 || c.K > protocol.MaxContacts:
@@ -182,6 +202,8 @@ func (c Config) Validate() error {
 		return bad("Alpha", c.Alpha, fmt.Sprintf("1..K (%d)", c.K))
 	case c.DisjointPaths < 0 || c.DisjointPaths > c.K:
 		return bad("DisjointPaths", c.DisjointPaths, fmt.Sprintf("0..K (%d)", c.K))
+	case c.Reachability > ReachabilityClient:
+		return bad("Reachability", c.Reachability, "auto, public or client")
 	case c.MaxStoreBytes < protocol.MaxValueSize:
 		return bad("MaxStoreBytes", c.MaxStoreBytes, fmt.Sprintf("at least one value (%d)", protocol.MaxValueSize))
 	}

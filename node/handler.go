@@ -17,6 +17,8 @@ import (
 // the request's size (PROTOCOL.md, "Address validation").
 func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]byte, error) {
 	n.counters.requestsHandled.Add(1)
+	// Whatever it is, it is answered (or not) at from, which a NAT would remember.
+	defer n.reach.note(from.Addr)
 	var req protocol.Message
 	now := time.Now()
 	if !n.limiter.allow(from.Addr, now) {
@@ -48,6 +50,10 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 	case req.Sender == n.self.ID:
 		return n.refuse(&req, v, ReceivedIdentity, protocol.CodeBadRequest, "sender claims this node's id")
 	}
+	order, dialBack, arrival := dialBackPart(&req)
+	if arrival {
+		n.dialBackArrived(req.Nonce, from.Addr)
+	}
 	if req.Flags&protocol.FlagClient == 0 {
 		c := protocol.Contact{ID: req.Sender, Addr: from.Addr}
 		switch {
@@ -56,13 +62,31 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		case n.table.Wants(c):
 			n.probe(c)
 		}
+	} else {
+		// A contact that now says it does not serve (it found itself behind a NAT) leaves
+		// the table, rather than waiting to fail strangers' lookups.
+		n.table.Remove(req.Sender)
 	}
-	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertised)
-	if n.cfg.ClientOnly {
+	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertisedAddr())
+	if n.reach.client.Load() {
 		reply.Flags |= protocol.FlagClient
 	}
 	switch req.Type {
 	case protocol.TypePing:
+		if (order || dialBack) && !v.proven {
+			// Else a forged source address could have others PING a victim.
+			return n.refuse(&req, v, ReceivedUnvalidated, protocol.CodeToken, "address not validated: send the dial-back request again with the token")
+		}
+		var err error
+		switch {
+		case order:
+			err = n.orderDialBack(ctx, protocol.Contact{ID: req.Sender, Addr: from.Addr}, req.Nonce)
+		case dialBack:
+			err = n.dialBack(req.Target, req.Nonce)
+		}
+		if err != nil {
+			return n.refuse(&req, v, ReceivedNoDialBack, protocol.CodeRefused, err.Error())
+		}
 	case protocol.TypeStore:
 		if !v.proven {
 			// Without a proof of its address anyone could store in another's name, and
@@ -186,7 +210,7 @@ func (n *Node) closestFor(key, requester protocol.ID) []protocol.Contact {
 func (n *Node) refuse(req *protocol.Message, v validation, why ReceivedOutcome, code uint16, text string) ([]byte, error) {
 	n.counters.requestsRefused.Add(1)
 	n.counters.countReceived(req.Type, why)
-	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertised)
+	reply := req.Reply(protocol.TypeError, n.self.ID, n.advertisedAddr())
 	reply.ErrCode, reply.ErrText = code, protocol.ErrorText(text)
 	return n.answer(req, reply, v)
 }

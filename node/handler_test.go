@@ -46,7 +46,7 @@ func rawTransport(t *testing.T, nw *mem.Network) transports.Transport {
 func call(t *testing.T, tr transports.Transport, to protocol.Contact, req []byte) *protocol.Message {
 	t.Helper()
 	if m, err := protocol.Decode(req); err == nil && m.Type.IsRequest() && len(m.Token) == 0 {
-		ping := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: m.Sender, Flags: m.Flags}
+		ping := &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: m.Sender, Flags: m.Flags & protocol.FlagClient}
 		if pong := callRaw(t, tr, to, encode(t, ping)); len(pong.Token) > 0 {
 			m.Token = pong.Token
 			req = encode(t, m)

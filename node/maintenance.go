@@ -60,6 +60,8 @@ func (n *Node) Bootstrap(ctx context.Context, contacts ...protocol.Contact) erro
 	// The self lookup filled the closest neighbour's bucket; the farther ones get a
 	// lookup each, whenever they last saw one.
 	n.refreshBuckets(ctx, time.Now(), false)
+	// With contacts to ask, the node can learn whether strangers reach it.
+	n.checkInBackground()
 	return n.closedErr()
 }
 
@@ -79,14 +81,16 @@ func (n *Node) maintain() {
 		taskRefresh
 		taskReplicate
 		taskRepublish
+		taskReach
 	)
 	// A timer posts its task when it fires; the loop re-arms it when it takes the task.
-	due := make(chan int, 4)
+	due := make(chan int, 5)
 	periods := []time.Duration{
 		taskExpire:    n.cfg.SweepInterval,
 		taskRefresh:   n.cfg.RefreshInterval,
 		taskReplicate: n.cfg.ReplicateInterval,
 		taskRepublish: n.cfg.RepublishInterval,
+		taskReach:     n.cfg.ReachabilityInterval,
 	}
 	timers := make([]*time.Timer, len(periods))
 	for task, period := range periods {
@@ -147,6 +151,8 @@ func (n *Node) maintain() {
 				background(&replicating, n.replicate)
 			case taskRepublish:
 				background(&republishing, n.republish)
+			case taskReach:
+				n.checkInBackground()
 			}
 		case <-n.newcomers.ready:
 			for _, nc := range n.newcomers.take() {

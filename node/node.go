@@ -68,6 +68,9 @@ type Node struct {
 	// defends against.
 	noAddrValidation atomic.Bool
 
+	// reach is the node's reachability and the dial-backs it does for others.
+	reach reach
+
 	limiter  *sourceLimiter // nil when RequestRate < 0
 	quotas   *senderQuotas
 	counters counters
@@ -131,6 +134,7 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		n.published = store.NewMemory()
 	}
 	rule := senderRule{Everywhere: cfg.SubnetLimitsEverywhere}
+	n.reach.init(cfg, rule, time.Now())
 	n.limiter = newSourceLimiter(cfg.RequestRate, cfg.RequestBurst, rule)
 	// What the store already holds, from before a restart, is charged to no one.
 	n.quotas = newSenderQuotas(cfg.MaxRecordsPerSender, cfg.MaxBytesPerSender, rule)
@@ -165,6 +169,15 @@ func (n *Node) goFunc(f func()) {
 		defer n.wg.Done()
 		f()
 	}()
+}
+
+// advertisedAddr is the address the node's messages announce: none while it runs as a
+// client, which does not want to be called.
+func (n *Node) advertisedAddr() netip.AddrPort {
+	if n.reach.client.Load() {
+		return netip.AddrPort{}
+	}
+	return n.advertised
 }
 
 // ID returns the node's ID.

@@ -93,7 +93,7 @@ func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, k
 	stored := 0
 	// A client-only node is in no one's table and may be gone in a moment: it is never
 	// one of the k that hold a record.
-	if keepLocal && !n.cfg.ClientOnly && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
+	if keepLocal && !n.reach.client.Load() && (len(closest) < n.cfg.K || n.closerThanLast(key, closest)) {
 		// This node is among the k closest: it keeps a copy too.
 		if err := n.storeLocal(key, value, ttl, n.self.ID, netip.AddrPort{}); err == nil {
 			stored++

@@ -130,6 +130,8 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
 		n.record(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered)
+	} else if reply.Flags&protocol.FlagClient != 0 {
+		n.table.Remove(reply.Sender) // it no longer serves
 	}
 	if reply.Type == protocol.TypeError {
 		n.counters.countSent(req.Type, SentErrorReply)
@@ -147,8 +149,8 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, transports.Peer, error) {
 	req.RPCID = protocol.NewRPCID()
 	req.Sender = n.self.ID
-	req.SenderAddr = n.advertised
-	if n.cfg.ClientOnly {
+	req.SenderAddr = n.advertisedAddr()
+	if n.reach.client.Load() {
 		req.Flags |= protocol.FlagClient
 	}
 	req.Token, req.Pad = nil, 0
@@ -166,6 +168,7 @@ func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.
 		}
 	}
 	n.counters.requestsSent.Add(1)
+	n.reach.note(to.Addr)
 	sent := time.Now()
 	raw, peer, err := n.tr.Call(ctx, to, b)
 	if err != nil {

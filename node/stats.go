@@ -107,17 +107,22 @@ const (
 	// or a request whose answer would be over three times its size; answered with
 	// ERROR code 7 and a token (PROTOCOL.md, "Address validation"), or not at all.
 	ReceivedUnvalidated
+	// ReceivedNoDialBack: a reachability dial-back this node would not or could not do
+	// now: over its dial-back limits, or with no third node to ask (PROTOCOL.md,
+	// "Reachability").
+	ReceivedNoDialBack
 	// NumReceivedOutcomes is the number of ReceivedOutcome values.
 	NumReceivedOutcomes = iota
 )
 
 var receivedOutcomeNames = [NumReceivedOutcomes]string{
 	"answered", "rate_limited", "store_full", "too_large", "malformed", "identity", "internal",
-	"sender_quota", "unvalidated",
+	"sender_quota", "unvalidated", "no_dial_back",
 }
 
 // String returns the outcome's name as metrics label it: answered, rate_limited,
-// store_full, too_large, malformed, identity, internal, sender_quota, unvalidated.
+// store_full, too_large, malformed, identity, internal, sender_quota, unvalidated,
+// no_dial_back.
 func (o ReceivedOutcome) String() string {
 	if int(o) < len(receivedOutcomeNames) {
 		return receivedOutcomeNames[o]

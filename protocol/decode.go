@@ -50,6 +50,7 @@ type rawMessage struct {
 	typ, flags, ttl, errCode uint64
 	rpcID, sender, addr, key []byte
 	value, errText, token    []byte
+	nonce, target            []byte
 	pad                      int
 	contacts                 [MaxContacts][]byte
 	nContacts                int
@@ -142,6 +143,10 @@ func (r *rawMessage) parse(b []byte) error {
 			r.token = str
 		case 13:
 			r.pad = len(str)
+		case 14:
+			r.nonce = str
+		case 15:
+			r.target = str
 		}
 	}
 	if off != len(b) {
@@ -181,8 +186,18 @@ func (r *rawMessage) toMessage(m *Message) error {
 		return bad("sender id of %d bytes, want %d", len(r.sender), IDBytes)
 	}
 	copy(m.Sender[:], r.sender)
-	if r.flags > uint64(FlagClient) {
+	if r.flags&^uint64(knownFlags) != 0 {
 		return bad("unknown flags %#x", r.flags)
+	}
+	if present&fieldNonce != 0 && (len(r.nonce) == 0 || len(r.nonce) > MaxNonceSize) {
+		return bad("nonce of %d bytes, want 1 to %d", len(r.nonce), MaxNonceSize)
+	}
+	dialBack := r.flags&uint64(FlagDialBack) != 0
+	if (dialBack || present&fieldTarget != 0) && present&fieldNonce == 0 {
+		return bad("a dial-back flag or target without a nonce")
+	}
+	if dialBack && present&fieldTarget != 0 {
+		return bad("both a dial-back flag and a target")
 	}
 	m.Flags = Flags(r.flags)
 	if r.ttl > 1<<32-1 {
@@ -210,6 +225,13 @@ func (r *rawMessage) toMessage(m *Message) error {
 		}
 		m.SenderAddr = addr
 	}
+	if present&fieldTarget != 0 {
+		addr, err := parseAddr(r.target)
+		if err != nil {
+			return bad("target address: %v", err)
+		}
+		m.Target = addr
+	}
 	if present&fieldKey != 0 {
 		if len(r.key) != IDBytes {
 			return bad("key of %d bytes, want %d", len(r.key), IDBytes)
@@ -235,6 +257,9 @@ func (r *rawMessage) toMessage(m *Message) error {
 	}
 	if len(r.token) > 0 {
 		m.Token = append([]byte(nil), r.token...)
+	}
+	if len(r.nonce) > 0 {
+		m.Nonce = append([]byte(nil), r.nonce...)
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func TestDecodeIntoKeepsRPCIDOnFailure(t *testing.T) {
 		{"bad second contact", enc(baseFields(TypeNodes).with(9, badContacts)), testRPCID},
 		{"value too large", enc(baseFields(TypeStore).with(7, make([]byte, MaxValueSize+1))), testRPCID},
 		{"rpc id of 3 bytes", enc(baseFields(TypePing).with(2, []byte{1, 2, 3})), RPCID{}},
-		{"unknown map key", enc(baseFields(TypePing).with(14, 0)), testRPCID},
+		{"unknown map key", enc(baseFields(TypePing).with(16, 0)), testRPCID},
 		{"not CBOR", []byte{0xff}, RPCID{}},
 		{"too large", make([]byte, MaxMessageSize+1), RPCID{}},
 	}
@@ -91,7 +91,7 @@ func TestDecodeIntoEchoesRPCIDWhereverTheFault(t *testing.T) {
 		rest  [][]byte // the other pairs of the message
 	}{
 		{"key 0", [][]byte{pair(0, 0)}, [][]byte{typ, sender}},
-		{"unknown key 14", [][]byte{pair(14, 0)}, [][]byte{typ, sender}},
+		{"unknown key 16", [][]byte{pair(16, 0)}, [][]byte{typ, sender}},
 		{"unknown key 1000", [][]byte{pair(1000, "x")}, [][]byte{typ, sender}},
 		{"negative key", [][]byte{pair(-1, 0)}, [][]byte{typ, sender}},
 		{"text key", [][]byte{pair("1", 1)}, [][]byte{typ, sender}},
@@ -180,11 +180,11 @@ func TestDecodeIntoRPCIDRules(t *testing.T) {
 	}
 }
 
-// unknownPairs returns n pairs under unknown keys 14, 15, …
+// unknownPairs returns n pairs under unknown keys 16, 17, …
 func unknownPairs(n int) [][]byte {
 	ps := make([][]byte, n)
 	for i := range ps {
-		ps[i] = pair(14+i, 0)
+		ps[i] = pair(16+i, 0)
 	}
 	return ps
 }
@@ -206,7 +206,7 @@ func badInputs() []badInput {
 	}
 	deep := []any{[]any{[]any{[]any{[]any{packV4(nodeC, [4]byte{198, 51, 100, 7}, 4000)}}}}}
 	seventeen := baseFields(TypePing)
-	for k := 14; len(seventeen) < 17; k++ {
+	for k := 16; len(seventeen) < 17; k++ {
 		seventeen[k] = 0
 	}
 	M, L := ErrMalformed, ErrTooLarge
@@ -256,7 +256,8 @@ func badInputs() []badInput {
 		{"sender address unspecified", enc(baseFields(TypePing).with(4, []byte{0, 0, 0, 0, 0x0f, 0xa0})), M},
 		{"sender address IPv4-mapped", enc(baseFields(TypePing).with(4, append(mapped[:], 0x0f, 0xa0))), M},
 		{"sender address multicast", enc(baseFields(TypePing).with(4, []byte{224, 0, 0, 1, 0x0f, 0xa0})), M},
-		{"unknown flag bit 1", enc(baseFields(TypePing).with(5, 2)), M},
+		{"unknown flag bit 2", enc(baseFields(TypePing).with(5, 4)), M},
+		{"dial-back flag without a nonce", enc(baseFields(TypePing).with(5, 2)), M},
 		{"unknown flag bit 7", enc(baseFields(TypePing).with(5, 0x80)), M},
 		{"flags over a byte", enc(baseFields(TypePing).with(5, 0x101)), M},
 		{"flags as simple value", enc(baseFields(TypePing).with(5, raw("f0"))), M},
@@ -331,7 +332,7 @@ func badInputs() []badInput {
 		{"error text as byte string", enc(baseFields(TypeError).with(11, []byte("bad request"))), M},
 
 		// Map keys.
-		{"unknown map key 14", enc(baseFields(TypePing).with(14, 0)), M},
+		{"unknown map key 16", enc(baseFields(TypePing).with(16, 0)), M},
 
 		// Token and padding.
 		{"empty token", enc(baseFields(TypePing).with(12, []byte{})), M},
@@ -340,6 +341,19 @@ func badInputs() []badInput {
 		{"token as integer", enc(baseFields(TypePing).with(12, 7)), M},
 		{"padding in a reply", enc(baseFields(TypePong).with(13, make([]byte, 8))), M},
 		{"padding as integer", enc(baseFields(TypePing).with(13, 8)), M},
+
+		// Dial-back nonce and target.
+		{"empty nonce", enc(baseFields(TypePing).with(14, []byte{})), M},
+		{"nonce of 17 bytes", enc(baseFields(TypePing).with(14, make([]byte, MaxNonceSize+1))), M},
+		{"nonce as text", enc(baseFields(TypePing).with(14, "abcd")), M},
+		{"nonce on FIND_NODE", enc(baseFields(TypeFindNode).with(14, []byte{1})), M},
+		{"nonce on PONG", enc(baseFields(TypePong).with(14, []byte{1})), M},
+		{"target without a nonce", enc(baseFields(TypePing).with(15, []byte{192, 0, 2, 1, 0x0f, 0xa0})), M},
+		{"target with the dial-back flag", enc(baseFields(TypePing).with(5, 2).with(14, []byte{1}).with(15, []byte{192, 0, 2, 1, 0x0f, 0xa0})), M},
+		{"target of 5 bytes", enc(baseFields(TypePing).with(14, []byte{1}).with(15, []byte{192, 0, 2, 1, 0x0f})), M},
+		{"target port 0", enc(baseFields(TypePing).with(14, []byte{1}).with(15, []byte{192, 0, 2, 1, 0, 0})), M},
+		{"target unspecified", enc(baseFields(TypePing).with(14, []byte{1}).with(15, []byte{0, 0, 0, 0, 0x0f, 0xa0})), M},
+		{"target on STORE", enc(baseFields(TypeStore).with(14, []byte{1}).with(15, []byte{192, 0, 2, 1, 0x0f, 0xa0})), M},
 		{"unknown map key 0", enc(baseFields(TypePing).with(0, 0)), M},
 		{"unknown map key 1000", enc(baseFields(TypePing).with(1000, 0)), M},
 		{"negative map key", enc(baseFields(TypePing).with(-1, 0)), M},

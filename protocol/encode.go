@@ -57,14 +57,26 @@ func (m *Message) check() error {
 		(m.ErrCode != 0 || m.ErrText != "") && allowed&fieldErrCode == 0,
 		m.Pad > 0 && allowed&fieldPadding == 0:
 		return fmt.Errorf("encode %s: %w: field not allowed for this type", m.Type, ErrMalformed)
-	case m.Flags&^FlagClient != 0:
+	case len(m.Nonce) > MaxNonceSize:
+		return fmt.Errorf("encode %s: %w: nonce of %d bytes, limit %d", m.Type, ErrTooLarge, len(m.Nonce), MaxNonceSize)
+	case (len(m.Nonce) > 0 || m.Target.IsValid()) && allowed&fieldNonce == 0:
+		return fmt.Errorf("encode %s: %w: field not allowed for this type", m.Type, ErrMalformed)
+	case m.Flags&^knownFlags != 0:
 		return fmt.Errorf("encode %s: %w: unknown flags %#x", m.Type, ErrMalformed, uint8(m.Flags))
+	case (m.Flags&FlagDialBack != 0 || m.Target.IsValid()) && len(m.Nonce) == 0,
+		m.Flags&FlagDialBack != 0 && m.Target.IsValid():
+		return fmt.Errorf("encode %s: %w: a dial-back flag or target needs a nonce, and not both", m.Type, ErrMalformed)
 	case !utf8.ValidString(m.ErrText):
 		return fmt.Errorf("encode %s: %w: error text is not valid UTF-8", m.Type, ErrMalformed)
 	}
 	if m.SenderAddr.IsValid() {
 		if err := CheckAddr(m.SenderAddr); err != nil {
 			return fmt.Errorf("encode %s: sender address: %w", m.Type, err)
+		}
+	}
+	if m.Target.IsValid() {
+		if err := CheckAddr(m.Target); err != nil {
+			return fmt.Errorf("encode %s: target address: %w", m.Type, err)
 		}
 	}
 	for _, c := range m.Contacts {
@@ -78,7 +90,7 @@ func (m *Message) check() error {
 // encodedSizeHint returns an upper bound of m's encoded size, to allocate once.
 func (m *Message) encodedSizeHint() int {
 	return 64 + len(m.Value) + len(m.ErrText) + len(m.Contacts)*(IDBytes+18+1) + 2 +
-		len(m.Token) + 2 + m.Pad + 4
+		len(m.Token) + 2 + m.Pad + 4 + len(m.Nonce) + 2 + 20
 }
 
 // appendMessage appends the canonical encoding of m, which check has accepted.
@@ -91,7 +103,8 @@ func appendMessage(b []byte, m *Message) []byte {
 		errCode = uint64(CodeInternal)
 	}
 	for _, p := range [...]bool{hasAddr, m.Flags != 0, hasKey, len(m.Value) > 0, m.TTL != 0,
-		len(m.Contacts) > 0, errCode != 0, m.ErrText != "", len(m.Token) > 0, m.Pad > 0} {
+		len(m.Contacts) > 0, errCode != 0, m.ErrText != "", len(m.Token) > 0, m.Pad > 0,
+		len(m.Nonce) > 0, m.Target.IsValid()} {
 		if p {
 			n++
 		}
@@ -154,6 +167,16 @@ func appendMessage(b []byte, m *Message) []byte {
 		b = appendHead(b, majorUint, 13)
 		b = appendHead(b, majorBytes, uint64(m.Pad))
 		b = append(b, make([]byte, m.Pad)...)
+	}
+	if len(m.Nonce) > 0 {
+		b = appendHead(b, majorUint, 14)
+		b = appendHead(b, majorBytes, uint64(len(m.Nonce)))
+		b = append(b, m.Nonce...)
+	}
+	if m.Target.IsValid() {
+		b = appendHead(b, majorUint, 15)
+		b = appendHead(b, majorBytes, uint64(addrLen(m.Target)))
+		b = appendAddr(b, m.Target)
 	}
 	return b
 }

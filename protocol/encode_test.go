@@ -70,7 +70,16 @@ func TestEncodeRefuses(t *testing.T) {
 		{name: "TTL on VALUE", m: with(env(TypeValue), func(m *Message) { m.TTL = 5 }), want: ErrMalformed},
 		{name: "error code on PONG", m: with(env(TypePong), func(m *Message) { m.ErrCode = 1 }), want: ErrMalformed},
 		{name: "error text on NODES", m: with(env(TypeNodes), func(m *Message) { m.ErrText = "x" }), want: ErrMalformed},
-		{name: "unknown flag", m: with(env(TypePing), func(m *Message) { m.Flags = 2 }), want: ErrMalformed},
+		{name: "unknown flag", m: with(env(TypePing), func(m *Message) { m.Flags = 4 }), want: ErrMalformed},
+		{name: "dial-back flag without a nonce", m: with(env(TypePing), func(m *Message) { m.Flags = FlagDialBack }), want: ErrMalformed},
+		{name: "nonce over MaxNonceSize", m: with(env(TypePing), func(m *Message) { m.Nonce = make([]byte, MaxNonceSize+1) }), want: ErrTooLarge},
+		{name: "nonce on FIND_VALUE", m: with(env(TypeFindValue), func(m *Message) { m.Nonce = []byte{1} }), want: ErrMalformed},
+		{name: "target on PONG", m: with(env(TypePong), func(m *Message) { m.Nonce, m.Target = []byte{1}, netip.MustParseAddrPort("192.0.2.1:4000") }), want: ErrMalformed},
+		{name: "target without a nonce", m: with(env(TypePing), func(m *Message) { m.Target = netip.MustParseAddrPort("192.0.2.1:4000") }), want: ErrMalformed},
+		{name: "target and the dial-back flag", m: with(env(TypePing), func(m *Message) {
+			m.Flags, m.Nonce, m.Target = FlagDialBack, []byte{1}, netip.MustParseAddrPort("192.0.2.1:4000")
+		}), want: ErrMalformed},
+		{name: "target port 0", m: with(env(TypePing), func(m *Message) { m.Nonce, m.Target = []byte{1}, netip.MustParseAddrPort("192.0.2.1:0") }), want: ErrBadAddr},
 		{name: "contact without address", m: with(env(TypeNodes), func(m *Message) { m.Contacts = []Contact{{ID: nodeB}} }), want: ErrBadAddr},
 		{name: "contact port 0", m: with(env(TypeNodes), func(m *Message) {
 			m.Contacts = []Contact{{ID: nodeB, Addr: netip.MustParseAddrPort("192.0.2.1:0")}}

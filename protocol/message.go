@@ -58,6 +58,12 @@ const (
 	// FlagClient marks a sender that does not answer requests (a client-only node);
 	// receivers do not add it to their routing tables.
 	FlagClient Flags = 1 << 0
+	// FlagDialBack, on a PING that carries a Nonce, asks the receiver to have another
+	// node PING the sender back with that nonce, at the address the PING came from
+	// (PROTOCOL.md, "Reachability"). On any other message it is refused.
+	FlagDialBack Flags = 1 << 1
+
+	knownFlags = FlagClient | FlagDialBack
 )
 
 // RPCID is the random identifier a request carries and its reply echoes (paper §2.3).
@@ -127,6 +133,13 @@ type Message struct {
 	// so that a sender not yet validated may be sent a full answer (three times the
 	// request's size). Replies carry none.
 	Pad int
+	// Nonce and Target are the dial-back of a reachability check, on PINGs only
+	// (PROTOCOL.md, "Reachability"): a PING with FlagDialBack and a Nonce asks for a
+	// dial-back; one with a Nonce and a Target asks its receiver to PING Target with the
+	// Nonce; one with a Nonce alone is the dial-back. A Nonce has 1 to MaxNonceSize
+	// bytes; a Target never comes without one.
+	Nonce  []byte
+	Target netip.AddrPort
 }
 
 // Reply returns the envelope of a reply to m of type t, from sender.

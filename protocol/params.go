@@ -14,6 +14,8 @@ const (
 	MaxErrorText = 256
 	// MaxTokenSize is the longest address-validation token a message may carry.
 	MaxTokenSize = 16
+	// MaxNonceSize is the longest dial-back nonce a PING may carry.
+	MaxNonceSize = 16
 )
 
 // The paper's system-wide parameters (§2.3, §4). Each is a default; node.Config can

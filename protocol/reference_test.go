@@ -27,6 +27,8 @@ type wireMessage struct {
 	ErrText  string   `cbor:"11,keyasint,omitempty"`
 	Token    []byte   `cbor:"12,keyasint,omitempty"`
 	Padding  []byte   `cbor:"13,keyasint,omitempty"`
+	Nonce    []byte   `cbor:"14,keyasint,omitempty"`
+	Target   []byte   `cbor:"15,keyasint,omitempty"`
 }
 
 var (
@@ -63,6 +65,10 @@ func referenceEncode(m *Message) ([]byte, error) {
 		ErrCode: uint64(m.ErrCode),
 		ErrText: m.ErrText,
 		Token:   m.Token,
+		Nonce:   m.Nonce,
+	}
+	if m.Target.IsValid() {
+		w.Target = appendAddr(nil, m.Target)
 	}
 	if m.Pad > 0 {
 		w.Padding = make([]byte, m.Pad)
@@ -109,6 +115,7 @@ func referenceDecode(b []byte) (*Message, error) {
 		present: present, typ: w.Type, flags: w.Flags, ttl: w.TTL, errCode: w.ErrCode,
 		rpcID: w.RPCID, sender: w.Sender, addr: w.Addr, key: w.Key, value: w.Value,
 		errText: []byte(w.ErrText), nContacts: len(w.Contacts), token: w.Token, pad: len(w.Padding),
+		nonce: w.Nonce, target: w.Target,
 	}
 	copy(r.contacts[:], w.Contacts)
 	if err := r.toMessage(m); err != nil {

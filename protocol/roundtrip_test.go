@@ -71,6 +71,14 @@ func TestRoundTrip(t *testing.T) {
 		{name: "ERROR token", m: with(env(TypeError), func(m *Message) {
 			m.ErrCode, m.ErrText, m.Token = CodeToken, "address not validated", []byte("abcdefgh")
 		})},
+		{name: "PING dial-back request", m: with(env(TypePing), func(m *Message) {
+			m.Flags, m.Nonce, m.Token = FlagDialBack, []byte("12345678"), []byte("abcdefgh")
+		})},
+		{name: "PING dial-back order, IPv6 target", m: with(env(TypePing), func(m *Message) { m.Nonce, m.Target = []byte{1}, addrB })},
+		{name: "PING dial-back largest nonce, IPv4 target", m: with(env(TypePing), func(m *Message) {
+			m.Flags, m.Nonce, m.Target = FlagClient, bytes.Repeat([]byte{9}, MaxNonceSize), addrA
+		})},
+		{name: "PING dial-back", m: with(env(TypePing), func(m *Message) { m.Nonce = []byte("12345678") })},
 		{name: "ERROR max-size text", m: with(env(TypeError), func(m *Message) { m.ErrCode, m.ErrText = CodeInternal, maxText })},
 	}
 	for _, tt := range tests {
@@ -204,6 +212,18 @@ func randomMessage(rng *rand.Rand) *Message {
 	}
 	if m.Type.IsRequest() && len(m.Value) < MaxValueSize-1024 && rng.UintN(3) == 0 {
 		m.Pad = []int{1, 23, 24, 255, 256, 1000}[rng.UintN(6)]
+	}
+	if m.Type == TypePing && rng.UintN(2) == 0 {
+		m.Nonce = make([]byte, 1+rng.UintN(MaxNonceSize))
+		for i := range m.Nonce {
+			m.Nonce[i] = byte(rng.UintN(256))
+		}
+		switch rng.UintN(3) {
+		case 0:
+			m.Flags |= FlagDialBack
+		case 1:
+			m.Target = addr()
+		}
 	}
 	return m
 }

@@ -25,6 +25,8 @@ const (
 	fieldErrText
 	fieldToken
 	fieldPadding
+	fieldNonce
+	fieldTarget
 
 	// fieldsEnvelope may appear in every message; fieldsRequired must.
 	fieldsEnvelope = fieldType | fieldRPCID | fieldSender | fieldAddr | fieldFlags | fieldToken
@@ -34,7 +36,7 @@ const (
 )
 
 var allowedFields = [...]uint16{
-	TypePing:      fieldsRequest,
+	TypePing:      fieldsRequest | fieldNonce | fieldTarget,
 	TypePong:      fieldsEnvelope,
 	TypeStore:     fieldsRequest | fieldKey | fieldValue | fieldTTL,
 	TypeStored:    fieldsEnvelope,
@@ -75,7 +77,7 @@ const (
 var keyMajor = [...]byte{
 	1: majorUint, 2: majorBytes, 3: majorBytes, 4: majorBytes, 5: majorUint,
 	6: majorBytes, 7: majorBytes, 8: majorUint, 9: majorArray, 10: majorUint, 11: majorText,
-	12: majorBytes, 13: majorBytes,
+	12: majorBytes, 13: majorBytes, 14: majorBytes, 15: majorBytes,
 }
 
 // Bounds on the CBOR structure that wellformed checks before the schema walk: levels of
@@ -116,6 +118,7 @@ func init() {
 var fieldName = [...]string{
 	1: "type", 2: "rpc id", 3: "sender", 4: "address", 5: "flags", 6: "key", 7: "value",
 	8: "ttl", 9: "contacts", 10: "error code", 11: "error text", 12: "token", 13: "padding",
+	14: "nonce", 15: "target",
 }
 
 // fieldNames lists the fields in mask, for error messages.

@@ -60,6 +60,13 @@ func golden() []struct {
 		{"error-token", with(env(TypeError, nodeB, addrB), func(m *Message) {
 			m.ErrCode, m.ErrText, m.Token = CodeToken, "address not validated", unhex("0123456789abcdef")
 		})},
+		{"ping-dial-back-request", with(env(TypePing, nodeA, addrA), func(m *Message) {
+			m.Flags, m.Nonce, m.Token = FlagDialBack, unhex("a1a2a3a4a5a6a7a8"), unhex("0123456789abcdef")
+		})},
+		{"ping-dial-back-order", with(env(TypePing, nodeB, addrB), func(m *Message) {
+			m.Nonce, m.Target, m.Token = unhex("a1a2a3a4a5a6a7a8"), addrA, unhex("0123456789abcdef")
+		})},
+		{"ping-dial-back", with(env(TypePing, nodeC, addrC), func(m *Message) { m.Nonce = unhex("a1a2a3a4a5a6a7a8") })},
 	}
 }
 
@@ -78,6 +85,8 @@ type vectorMessage struct {
 	ErrText  string   `json:"error_text,omitempty"`
 	Token    string   `json:"token,omitempty"`
 	Padding  int      `json:"padding,omitempty"`
+	Nonce    string   `json:"nonce,omitempty"`
+	Target   string   `json:"target,omitempty"`
 }
 
 type validVector struct {
@@ -104,7 +113,10 @@ func describe(m *Message) vectorMessage {
 	v := vectorMessage{
 		Type: m.Type.String(), RPCID: hex.EncodeToString(m.RPCID[:]), Sender: m.Sender.String(),
 		Flags: uint8(m.Flags), TTL: m.TTL, ErrCode: m.ErrCode, ErrText: m.ErrText,
-		Token: hex.EncodeToString(m.Token), Padding: m.Pad,
+		Token: hex.EncodeToString(m.Token), Padding: m.Pad, Nonce: hex.EncodeToString(m.Nonce),
+	}
+	if m.Target.IsValid() {
+		v.Target = m.Target.String()
 	}
 	if m.SenderAddr.IsValid() {
 		v.Addr = m.SenderAddr.String()

@@ -1,0 +1,10 @@
+package node
+
+import "time"
+
+// SetDialBackSpacing sets how long a helper waits between dial-backs for one requester
+// or target, for the tests, and returns a function that restores it.
+func SetDialBackSpacing(d time.Duration) (restore func()) {
+	old := dialBackSpacing.Swap(int64(d))
+	return func() { dialBackSpacing.Store(old) }
+}

@@ -1,0 +1,495 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"kad/protocol"
+	"kad/routing"
+)
+
+// Reachability detection (PROTOCOL.md, "Reachability"). A node behind a NAT or a
+// firewall hears only from the addresses it sent to lately, yet its own requests would
+// put it in the routing tables of everyone it asks, and from there in their NODES
+// replies, where it costs every stranger who tries it a timeout. So a node checks: it
+// asks a few contacts (helpers) to have a third node PING it, from an address it has not
+// sent to. Such a PING arriving proves that strangers reach it; helpers that confirm
+// their order went out while nothing arrives say that they do not. A node that strangers
+// cannot reach runs as a client (the client flag): it stays out of others' tables and
+// advertises no address, and switches back when a later check finds it reachable.
+
+// ReachabilityMode says whether a node checks its reachability and serves by the result.
+type ReachabilityMode uint8
+
+const (
+	// ReachabilityAuto checks, and runs as a client while strangers cannot reach it. It
+	// serves until a check says otherwise.
+	ReachabilityAuto ReachabilityMode = iota
+	// ReachabilityPublic always serves and never checks: for nodes with a known public
+	// address, and for networks where every node reaches every other.
+	ReachabilityPublic
+	// ReachabilityClient never serves, as Config.ClientOnly.
+	ReachabilityClient
+)
+
+var reachabilityModeNames = [...]string{"auto", "public", "client"}
+
+func (m ReachabilityMode) String() string {
+	if int(m) < len(reachabilityModeNames) {
+		return reachabilityModeNames[m]
+	}
+	return fmt.Sprintf("ReachabilityMode(%d)", m)
+}
+
+// ParseReachabilityMode parses "auto", "public" or "client".
+func ParseReachabilityMode(s string) (ReachabilityMode, error) {
+	for i, name := range reachabilityModeNames {
+		if s == name {
+			return ReachabilityMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("reachability %q: want auto, public or client", s)
+}
+
+// Reachability is what a node knows of whether strangers can reach it.
+type Reachability uint8
+
+const (
+	// ReachUnknown: not checked yet, or the checks said nothing either way (a network
+	// too small to find a stranger, say).
+	ReachUnknown Reachability = iota
+	// ReachPublic: a PING from an address the node had not sent to reached it.
+	ReachPublic
+	// ReachPrivate: such PINGs were sent and none arrived: the node is behind a NAT or
+	// a firewall.
+	ReachPrivate
+)
+
+var reachabilityNames = [...]string{"unknown", "public", "private"}
+
+func (r Reachability) String() string {
+	if int(r) < len(reachabilityNames) {
+		return reachabilityNames[r]
+	}
+	return fmt.Sprintf("Reachability(%d)", r)
+}
+
+const (
+	// reachHelpers is how many contacts one check asks for a dial-back.
+	reachHelpers = 4
+	// reachMinMissing is how many confirmed dial-backs must fail to arrive, with none
+	// from a stranger arriving, for a check to find the node unreachable: one lost
+	// datagram is not a NAT.
+	reachMinMissing = 2
+	// reachRounds is how many rounds a check runs at most while they decide nothing
+	// (dial-backs from addresses the node had sent to, helpers that refused).
+	reachRounds = 3
+	// nonceSize is the length of the nonces of this node's checks.
+	nonceSize = 8
+	// dialBackSpacing is how long a helper waits before it takes another order from the
+	// same requester, or dials the same target again; dialBackRate and dialBackBurst
+	// bound the dial-back messages (orders and dial-backs) a node sends per second, for
+	// everyone together. So no one can make a node a reflector: a dial-back goes to an
+	// address that proved itself with a token, or, ordered by another node, to one
+	// target at most once per spacing, and it is smaller than the order.
+	dialBackRate    = 20
+	dialBackBurst   = 20
+	// dialBackMemory bounds the requesters and targets a helper remembers for
+	// dialBackSpacing; when it is full of recent ones, orders are refused.
+	dialBackMemory = 256
+)
+
+// dialBackSpacing: see dialBackRate, in nanoseconds; the tests change it.
+var dialBackSpacing atomic.Int64
+
+func init() { dialBackSpacing.Store(int64(30 * time.Second)) }
+
+// reach is a node's reachability: its state, the check under way, the addresses it
+// sent to lately, and the limits of the dial-backs it does for others.
+type reach struct {
+	mode   ReachabilityMode
+	state  atomic.Uint32 // a Reachability
+	client atomic.Bool   // the node runs as a client
+	// sent remembers the addresses this node sent to within the life of a NAT mapping;
+	// nil unless mode is ReachabilityAuto.
+	sent     *sentFilter
+	checking atomic.Bool
+
+	mu    sync.Mutex
+	round *reachRound // the check under way, if any
+	// helping holds the requesters and targets dial-backs were done for lately, by
+	// sender (sourceKey), with when.
+	helping map[sourceKey]time.Time
+	limit   *rate.Limiter
+	rule    senderRule
+}
+
+// reachRound is one check: its nonce and what arrived with it.
+type reachRound struct {
+	nonce [nonceSize]byte
+	// fresh counts dial-backs from addresses the node had not sent to; known those from
+	// addresses it had, which prove nothing. from holds their senders, each counted once.
+	fresh, known int
+	from         []netip.AddrPort
+	arrived      chan struct{} // closed at the first fresh dial-back
+}
+
+// init sets r up for a node of cfg.
+func (r *reach) init(cfg Config, rule senderRule, now time.Time) {
+	r.mode, r.rule = cfg.Reachability, rule
+	r.limit = rate.NewLimiter(dialBackRate, dialBackBurst)
+	if cfg.ClientOnly {
+		r.mode = ReachabilityClient
+	}
+	switch r.mode {
+	case ReachabilityClient:
+		r.client.Store(true)
+	case ReachabilityAuto:
+		r.sent = newSentFilter(cfg.NATMappingLife, rule, now)
+	}
+}
+
+// note records that the node sends to addr.
+func (r *reach) note(addr netip.AddrPort) {
+	if r.sent != nil {
+		r.sent.add(addr, time.Now())
+	}
+}
+
+// Reachability returns what the node knows of whether strangers reach it. A node whose
+// mode is not ReachabilityAuto never checks, and reports ReachUnknown.
+func (n *Node) Reachability() Reachability { return Reachability(n.reach.state.Load()) }
+
+// Serving reports whether the node serves: whether it lets others put it in their
+// routing tables and holds records for them. It is false for a client-only node and,
+// under ReachabilityAuto, while strangers cannot reach it.
+func (n *Node) Serving() bool { return !n.reach.client.Load() }
+
+// CheckReachability runs one reachability check now and returns what the node knows
+// after it. It does nothing, and returns ReachUnknown, unless the mode is
+// ReachabilityAuto; a check already under way is waited for rather than doubled.
+func (n *Node) CheckReachability(ctx context.Context) Reachability {
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	if n.reach.mode != ReachabilityAuto {
+		return ReachUnknown
+	}
+	for !n.reach.checking.CompareAndSwap(false, true) {
+		select {
+		case <-ctx.Done():
+			return n.Reachability()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	defer n.reach.checking.Store(false)
+	n.checkReachability(ctx)
+	return n.Reachability()
+}
+
+// checkInBackground starts a check unless one is under way.
+func (n *Node) checkInBackground() {
+	if n.reach.mode != ReachabilityAuto || !n.reach.checking.CompareAndSwap(false, true) {
+		return
+	}
+	n.goFunc(func() {
+		defer n.reach.checking.Store(false)
+		n.checkReachability(n.ctx)
+	})
+}
+
+// checkReachability runs rounds of checks until one decides, up to reachRounds.
+func (n *Node) checkReachability(ctx context.Context) {
+	for range reachRounds {
+		if n.reachRound(ctx) || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// reachRound asks up to reachHelpers contacts for a dial-back and decides from what
+// arrives: one dial-back from a stranger makes the node public; reachMinMissing
+// confirmed ones that never came, with no stranger's arriving, private. Anything else
+// decides nothing, and it reports false.
+func (n *Node) reachRound(ctx context.Context) bool {
+	helpers := n.table.AppendClosestLive(make([]protocol.Contact, 0, reachHelpers), protocol.RandomID(n.cfg.Rand), reachHelpers)
+	if len(helpers) < 2 {
+		// A helper needs a third node: with one contact there is none to ask.
+		return true
+	}
+	round := &reachRound{arrived: make(chan struct{})}
+	rand.Read(round.nonce[:])
+	n.reach.mu.Lock()
+	n.reach.round = round
+	n.reach.mu.Unlock()
+	defer func() {
+		n.reach.mu.Lock()
+		n.reach.round = nil
+		n.reach.mu.Unlock()
+	}()
+
+	confirmed := make(chan time.Duration, len(helpers))
+	start := time.Now()
+	for _, h := range helpers {
+		go func() {
+			_, err := n.rpc(ctx, h, &protocol.Message{Type: protocol.TypePing, Flags: protocol.FlagDialBack, Nonce: round.nonce[:]})
+			if err != nil {
+				confirmed <- -1
+				return
+			}
+			confirmed <- time.Since(start)
+		}()
+	}
+	orders, slowest := 0, time.Duration(0)
+	for range helpers {
+		if took := <-confirmed; took >= 0 {
+			orders++
+			slowest = max(slowest, took)
+		}
+	}
+	// A helper answers once its third node has taken the order, which that node sends
+	// before it answers; the dial-back may still be on its way. It takes one trip from
+	// the third node, against the helper's answer's four trips (here to the helper, to
+	// the third node and back, back here): waiting as long again as the slowest helper
+	// took is ample.
+	if orders > 0 {
+		select {
+		case <-round.arrived:
+		case <-ctx.Done():
+			return false
+		case <-time.After(min(max(slowest, 50*time.Millisecond), n.cfg.RPCTimeout)):
+		}
+	}
+	n.reach.mu.Lock()
+	fresh, known := round.fresh, round.known
+	n.reach.mu.Unlock()
+	n.log.Debug("reachability round", "helpers", len(helpers), "orders", orders, "fresh", fresh, "known", known)
+	switch {
+	case fresh > 0:
+		n.setReachability(ReachPublic)
+	case orders-known >= reachMinMissing:
+		n.setReachability(ReachPrivate)
+	default:
+		return false
+	}
+	return true
+}
+
+// setReachability records what a check found, and serves or stops serving by it.
+func (n *Node) setReachability(s Reachability) {
+	old := Reachability(n.reach.state.Swap(uint32(s)))
+	n.reach.client.Store(s == ReachPrivate)
+	if old != s {
+		n.log.Info("reachability", "state", s, "serving", s != ReachPrivate)
+		if n.cfg.OnReachability != nil {
+			n.cfg.OnReachability(s)
+		}
+	}
+}
+
+// dialBackArrived takes a PING that carries a nonce and nothing else: the dial-back of a
+// check, if the nonce is the current check's.
+func (n *Node) dialBackArrived(nonce []byte, from netip.AddrPort) {
+	r := &n.reach
+	if r.sent == nil || len(nonce) != nonceSize {
+		return
+	}
+	// Whether from is an address this node sent to is asked before the answer to this
+	// PING puts it there.
+	known := r.sent.contains(from)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	round := r.round
+	if round == nil || string(round.nonce[:]) != string(nonce) || len(round.from) >= 2*reachHelpers {
+		return
+	}
+	for _, a := range round.from {
+		if a == from {
+			return
+		}
+	}
+	round.from = append(round.from, from)
+	if known {
+		round.known++
+		return
+	}
+	round.fresh++
+	if round.fresh == 1 {
+		close(round.arrived)
+	}
+}
+
+// errNoDialBack: a dial-back this node cannot do now.
+var errNoDialBack = errors.New("no dial-back")
+
+// allowHelp reports whether this node may do a dial-back for the sender at addr (a
+// requester or a target) now, and if so remembers it for dialBackSpacing.
+func (r *reach) allowHelp(addr netip.AddrPort, now time.Time) bool {
+	key := r.rule.sender(addr)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.helping[key]; ok && now.Sub(t) < time.Duration(dialBackSpacing.Load()) {
+		return false
+	}
+	if r.helping == nil {
+		r.helping = make(map[sourceKey]time.Time)
+	}
+	if len(r.helping) >= dialBackMemory {
+		for k, t := range r.helping {
+			if now.Sub(t) >= time.Duration(dialBackSpacing.Load()) {
+				delete(r.helping, k)
+			}
+		}
+		if len(r.helping) >= dialBackMemory {
+			return false
+		}
+	}
+	if !r.limit.AllowN(now, 1) {
+		return false
+	}
+	r.helping[key] = now
+	return true
+}
+
+// orderDialBack is the helper's part: it has a third node PING requester, whose address
+// a token or the transport proved, with nonce, and returns once that node has taken
+// the order. The third node is a routing-table contact other than the requester, at
+// another IP where the requester's is public.
+func (n *Node) orderDialBack(ctx context.Context, requester protocol.Contact, nonce []byte) error {
+	if !n.reach.allowHelp(requester.Addr, time.Now()) {
+		return fmt.Errorf("%w: too many dial-backs", errNoDialBack)
+	}
+	exempt := routing.AddrRule(n.reach.rule).Exempt(requester.Addr.Addr().Unmap())
+	candidates := n.table.AppendClosestLive(make([]protocol.Contact, 0, 8), protocol.RandomID(n.cfg.Rand), 8)
+	for _, c := range candidates {
+		if c.ID == requester.ID || c.Addr == requester.Addr ||
+			(!exempt && c.Addr.Addr().Unmap() == requester.Addr.Addr().Unmap()) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout/2)
+		_, err := n.call(ctx, c, &protocol.Message{Type: protocol.TypePing, Nonce: nonce, Target: requester.Addr})
+		cancel()
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%w: the third node: %w", errNoDialBack, err)
+	}
+	return fmt.Errorf("%w: no third node", errNoDialBack)
+}
+
+// dialBack is the third node's part: it PINGs target with nonce, in the background, and
+// returns at once.
+func (n *Node) dialBack(target netip.AddrPort, nonce []byte) error {
+	if target == n.self.Addr || target == n.advertised {
+		return fmt.Errorf("%w: the target is this node", errNoDialBack)
+	}
+	if !n.reach.allowHelp(target, time.Now()) {
+		return fmt.Errorf("%w: too many dial-backs", errNoDialBack)
+	}
+	nonce = append([]byte(nil), nonce...)
+	n.goFunc(func() {
+		n.rpc(n.ctx, protocol.Contact{Addr: target}, &protocol.Message{Type: protocol.TypePing, Nonce: nonce})
+	})
+	return nil
+}
+
+// sentFilter remembers, with no false negatives and a few false positives, the
+// addresses a node sent to within the life of a NAT mapping: two Bloom filters of
+// sentFilterBits bits, one per period of that life, the older cleared as a new period
+// begins, so the two cover the last one to two lives. Addresses count as senders do
+// (senderRule): a public address by its IP, so that an address-restricted NAT, which
+// lets in anything from an IP its host sent to, is covered too. A false positive only
+// makes a check ignore a dial-back. 2 KiB, and no lock on the way of a send.
+type sentFilter struct {
+	life  int64 // nanoseconds
+	epoch time.Time
+	rule  senderRule
+	seed  maphash.Seed
+
+	mu     sync.Mutex // held to start a period
+	period atomic.Int64
+	bits   [2][sentFilterWords]atomic.Uint64
+}
+
+const (
+	sentFilterBits  = 8192
+	sentFilterWords = sentFilterBits / 64
+)
+
+func newSentFilter(life time.Duration, rule senderRule, now time.Time) *sentFilter {
+	return &sentFilter{life: int64(life), epoch: now, rule: rule, seed: maphash.MakeSeed()}
+}
+
+// positions returns the two bits of addr.
+func (f *sentFilter) positions(addr netip.AddrPort) (uint64, uint64) {
+	h := maphash.Comparable(f.seed, f.rule.sender(addr))
+	return h % sentFilterBits, (h >> 32) % sentFilterBits
+}
+
+// turn starts the period of now if it has not begun, and returns it.
+func (f *sentFilter) turn(now time.Time) int64 {
+	p := int64(now.Sub(f.epoch)) / f.life
+	if p == f.period.Load() {
+		return p
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cur := f.period.Load(); p > cur {
+		for g := range 2 {
+			if p-cur >= 2 || g == int(p&1) {
+				for i := range f.bits[g] {
+					f.bits[g][i].Store(0)
+				}
+			}
+		}
+		f.period.Store(p)
+	}
+	return f.period.Load()
+}
+
+func (f *sentFilter) add(addr netip.AddrPort, now time.Time) {
+	a, b := f.positions(addr)
+	for {
+		p := f.turn(now)
+		g := &f.bits[p&1]
+		g[a/64].Or(1 << (a % 64))
+		g[b/64].Or(1 << (b % 64))
+		if f.period.Load() == p { // not cleared under us by a new period
+			return
+		}
+	}
+}
+
+func (f *sentFilter) contains(addr netip.AddrPort) bool {
+	f.turn(time.Now())
+	a, b := f.positions(addr)
+	for g := range f.bits {
+		if f.bits[g][a/64].Load()&(1<<(a%64)) != 0 && f.bits[g][b/64].Load()&(1<<(b%64)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// dialBackPart tells handle which part of a dial-back a PING asks of it: the helper's
+// (order), the third node's (dialBack), or none, being the dial-back itself (arrival).
+func dialBackPart(req *protocol.Message) (order, dialBack, arrival bool) {
+	if req.Type != protocol.TypePing || len(req.Nonce) == 0 {
+		return false, false, false
+	}
+	switch {
+	case req.Flags&protocol.FlagDialBack != 0:
+		return true, false, false
+	case req.Target.IsValid():
+		return false, true, false
+	}
+	return false, false, true
+}
