@@ -101,8 +101,8 @@ const (
 	// everyone together. So no one can make a node a reflector: a dial-back goes to an
 	// address that proved itself with a token, or, ordered by another node, to one
 	// target at most once per spacing, and it is smaller than the order.
-	dialBackRate    = 20
-	dialBackBurst   = 20
+	dialBackRate  = 20
+	dialBackBurst = 20
 	// dialBackMemory bounds the requesters and targets a helper remembers for
 	// dialBackSpacing; when it is full of recent ones, orders are refused.
 	dialBackMemory = 256
