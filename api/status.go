@@ -12,15 +12,17 @@ import (
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	st := s.n.Stats()
 	out := Status{
-		ID:          s.n.ID(),
-		Transport:   s.opts.TransportName,
-		Addr:        s.n.Addr(),
-		Verified:    s.n.Verified(),
-		UptimeS:     time.Since(s.opts.Started).Round(time.Millisecond).Seconds(),
-		Buckets:     []BucketStatus{},
-		Records:     st.StoredRecords,
-		RecordBytes: st.StoredBytes,
-		Stats:       counters(&st),
+		ID:           s.n.ID(),
+		Transport:    s.opts.TransportName,
+		Addr:         s.n.Addr(),
+		Verified:     s.n.Verified(),
+		Reachability: s.n.Reachability().String(),
+		Serving:      s.n.Serving(),
+		UptimeS:      time.Since(s.opts.Started).Round(time.Millisecond).Seconds(),
+		Buckets:      []BucketStatus{},
+		Records:      st.StoredRecords,
+		RecordBytes:  st.StoredBytes,
+		Stats:        counters(&st),
 	}
 	for _, b := range s.n.Buckets() {
 		out.Contacts += len(b.Contacts)

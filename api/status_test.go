@@ -20,7 +20,8 @@ func TestStatusAndPeers(t *testing.T) {
 	var st api.Status
 	a.getJSON(t, "GET", "/v1/status", nil, &st)
 	ns := a.Stats()
-	if st.ID != a.ID() || st.Addr != a.Addr() || st.Transport != "mem" || st.Verified != a.Verified() || st.UptimeS < 0 {
+	if st.ID != a.ID() || st.Addr != a.Addr() || st.Transport != "mem" || st.Verified != a.Verified() || st.UptimeS < 0 ||
+		st.Reachability != a.Reachability().String() || st.Serving != a.Serving() {
 		t.Errorf("status: id %s addr %s transport %q verified %v uptime %v; want %s %s mem %v",
 			st.ID, st.Addr, st.Transport, st.Verified, st.UptimeS, a.ID(), a.Addr(), a.Verified())
 	}

@@ -15,8 +15,13 @@ type Status struct {
 	Transport string         `json:"transport"`
 	Addr      netip.AddrPort `json:"addr"`
 	// Verified reports whether the transport proves the node's ID to its peers.
-	Verified bool    `json:"verified"`
-	UptimeS  float64 `json:"uptime_s"`
+	Verified bool `json:"verified"`
+	// Reachability is what the node's checks found: "public" (strangers reach it),
+	// "private" (they do not: it runs as a client) or "unknown" (not checked, or the
+	// checks said nothing). Serving is false while the node runs as a client.
+	Reachability string  `json:"reachability"`
+	Serving      bool    `json:"serving"`
+	UptimeS      float64 `json:"uptime_s"`
 	// Contacts is how many contacts the routing table holds, Buckets how they spread
 	// over its non-empty k-buckets.
 	Contacts    int            `json:"contacts"`

@@ -288,7 +288,7 @@ func (n *Node) setReachability(s Reachability) {
 	old := Reachability(n.reach.state.Swap(uint32(s)))
 	n.reach.client.Store(s == ReachPrivate)
 	if old != s {
-		n.log.Info("reachability", "state", s, "serving", s != ReachPrivate)
+		n.log.Debug("reachability", "state", s, "serving", s != ReachPrivate)
 		if n.cfg.OnReachability != nil {
 			n.cfg.OnReachability(s)
 		}

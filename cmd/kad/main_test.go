@@ -136,6 +136,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "bad log format", args: []string{"node", "--log-format", "xml"}, want: `--log-format "xml"`},
 		{name: "bad KAD_LOG_FORMAT", args: []string{"node"}, env: map[string]string{"KAD_LOG_FORMAT": "xml"}, want: "xml"},
 		{name: "sync without a data directory", args: []string{"node", "--sync"}, want: "--sync needs --data-dir"},
+		{name: "unknown reachability", args: []string{"node", "--reachability", "sometimes"}, want: "--reachability: reachability \"sometimes\": want auto, public or client"},
 		{name: "bad timeout", args: []string{"node", "--timeout", "0s"}, want: "--timeout"},
 		{name: "unknown flag", args: []string{"node", "--nope"}, want: "unknown flag --nope"},
 		{name: "unknown flag after values", args: []string{"node", "--k=8", "--require-verified-ids", "--bind", "127.0.0.1:0", "-nope"},

@@ -36,6 +36,7 @@ type nodeFlags struct {
 	bootstrap  []protocol.Contact
 	k, alpha   int
 	requireIDs bool
+	reach      node.ReachabilityMode
 	logLevel   slog.Level
 	logFormat  string // text or json
 	api        apiFlags
@@ -69,6 +70,8 @@ func nodeFlagList() []cli.Flag {
 			Usage: "bucket size and replication factor `N`"},
 		&cli.IntFlag{Name: "alpha", Value: protocol.Alpha, EnvVars: []string{"KAD_ALPHA"},
 			Usage: "`N` requests in flight per lookup"},
+		&cli.StringFlag{Name: "reachability", Value: "auto", EnvVars: []string{"KAD_REACHABILITY"},
+			Usage: "`MODE`: auto (check that strangers reach this node, and run as a client while they do not), public (always serve) or client (never serve)"},
 		&cli.BoolFlag{Name: "require-verified-ids", EnvVars: []string{"KAD_REQUIRE_VERIFIED_IDS"},
 			Usage: "refuse peers whose ID the transport does not prove (quic)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"KAD_LOG_LEVEL"},
@@ -136,6 +139,11 @@ func parseNodeFlags(c *cli.Context) (nodeFlags, error) {
 		}
 		f.bootstrap = append(f.bootstrap, ct)
 	}
+	reach, err := node.ParseReachabilityMode(c.String("reachability"))
+	if err != nil {
+		return f, usageErrorf("--reachability: %v", err)
+	}
+	f.reach = reach
 	cfg := node.Config{K: flagValue(f.k), Alpha: flagValue(f.alpha), RPCTimeout: flagValue(f.rpcTimeout)}
 	if err := cfg.Validate(); err != nil {
 		return f, configFlagError(c, err, nodeConfigFlags)
@@ -278,7 +286,11 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		Alpha:              f.alpha,
 		RPCTimeout:         f.rpcTimeout,
 		RequireVerifiedIDs: f.requireIDs,
+		Reachability:       f.reach,
 		Logger:             logger,
+		OnReachability: func(r node.Reachability) {
+			fmt.Fprintln(logOut, reachabilityLine(r))
+		},
 	}
 	f.limits.apply(&cfg)
 	metrics := api.NewMetrics()
@@ -365,6 +377,18 @@ func runNode(c *cli.Context, f nodeFlags) error {
 		return cli.Exit(fmt.Errorf("close: %w", err), exitFailure)
 	}
 	return nil
+}
+
+// reachabilityLine is what kad node prints when a check changes what the node knows of
+// its reachability.
+func reachabilityLine(r node.Reachability) string {
+	switch r {
+	case node.ReachPublic:
+		return "reachability: public: strangers reach this node; serving"
+	case node.ReachPrivate:
+		return "reachability: private: strangers cannot reach this node (behind a NAT or a firewall); running as a client"
+	}
+	return "reachability: " + r.String()
 }
 
 func loadKey(path string) (ed25519.PrivateKey, error) {
