@@ -274,9 +274,9 @@ func (n *Node) reachRound(ctx context.Context) bool {
 	n.log.Debug("reachability round", "helpers", len(helpers), "orders", orders, "fresh", fresh, "known", known)
 	switch {
 	case fresh > 0:
-		n.setReachability(ReachPublic)
+		n.setReachability(ctx, ReachPublic)
 	case orders-known >= reachMinMissing:
-		n.setReachability(ReachPrivate)
+		n.setReachability(ctx, ReachPrivate)
 	default:
 		return false
 	}
@@ -284,14 +284,40 @@ func (n *Node) reachRound(ctx context.Context) bool {
 }
 
 // setReachability records what a check found, and serves or stops serving by it.
-func (n *Node) setReachability(s Reachability) {
+func (n *Node) setReachability(ctx context.Context, s Reachability) {
 	old := Reachability(n.reach.state.Swap(uint32(s)))
 	n.reach.client.Store(s == ReachPrivate)
-	if old != s {
-		n.log.Debug("reachability", "state", s, "serving", s != ReachPrivate)
-		if n.cfg.OnReachability != nil {
-			n.cfg.OnReachability(s)
+	if old == s {
+		return
+	}
+	n.log.Debug("reachability", "state", s, "serving", s != ReachPrivate)
+	if n.cfg.OnReachability != nil {
+		n.cfg.OnReachability(s)
+	}
+	if s == ReachPrivate {
+		n.withdraw(ctx)
+	}
+}
+
+// withdraw tells the contacts of the routing table that this node no longer serves: a
+// PING with the client flag takes it out of the receiver's table, where it would cost
+// every stranger who finds it there a timeout. The node entered them while it served,
+// through its own requests (its NAT let their PINGs back in). Those that took it in
+// but are not in its table learn it when they next call it, and fail.
+func (n *Node) withdraw(ctx context.Context) {
+	sem := make(chan struct{}, n.cfg.Alpha)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, c := range n.table.All() {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n.rpc(ctx, c, &protocol.Message{Type: protocol.TypePing})
+		})
 	}
 }
 

@@ -69,6 +69,16 @@ func TestReachabilityBehindNAT(t *testing.T) {
 	if c.Network.Stats().Filtered == filtered {
 		t.Error("no dial-back was refused by the NAT")
 	}
+	// Going private, it told its contacts, which dropped it.
+	byID := map[protocol.ID]*node.Node{}
+	for _, n := range c.Nodes[:20] {
+		byID[n.ID()] = n
+	}
+	for _, ct := range x.Contacts() {
+		if n := byID[ct.ID]; n != nil && knows(n, x.ID()) {
+			t.Errorf("contact %s keeps the node that withdrew", ct.ID.Short())
+		}
+	}
 	// A client's requests take it out of the tables of those it calls.
 	for _, n := range c.Nodes[:20] {
 		if _, err := x.Ping(ctx, n.Contact()); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"kad/internal/sim"
+	"kad/node"
 	"kad/protocol"
 )
 
@@ -59,6 +60,8 @@ func simFlagList() []cli.Flag {
 			Usage: "the nodes' `N` requests in flight per lookup"},
 		&cli.Float64Flag{Name: "adversarial", Value: 0,
 			Usage: "fraction `F` of the nodes that answer every FIND_NODE and FIND_VALUE with each other only, closest to the key, and drop every STORE"},
+		&cli.StringFlag{Name: "reachability", Value: "auto",
+			Usage: "`MODE` of the nodes: auto (a node that finds itself behind a NAT runs as a client) or public (no checks)"},
 		&cli.IntFlag{Name: "disjoint", Value: 1,
 			Usage: "the honest nodes look up over `D` disjoint paths (S/Kademlia; 1: the single lookup)"},
 		&cli.IntFlag{Name: "join-parallel", Value: sim.DefaultJoinParallel,
@@ -144,6 +147,13 @@ func parseSimFlags(c *cli.Context) (simFlags, error) {
 	}
 	f := simFlags{cfg: cfg}
 	var err error
+	switch r := c.String("reachability"); r {
+	case "auto":
+	case "public":
+		f.cfg.Reachability = node.ReachabilityPublic
+	default:
+		return f, usageErrorf("--reachability %q: want auto or public", r)
+	}
 	if f.cfg.Progress, f.cfg.ProgressEvery, err = progressFlags(c); err != nil {
 		return f, err
 	}

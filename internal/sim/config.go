@@ -143,6 +143,10 @@ type Config struct {
 	// DisjointPaths is the honest nodes' node.Config.DisjointPaths: 0 or 1 for the
 	// single lookup, d ≥ 2 for lookups over d disjoint paths.
 	DisjointPaths int
+	// Reachability is the honest nodes' node.Config.Reachability: by default
+	// ReachabilityAuto, so that a node that finds itself behind a NAT runs as a client;
+	// ReachabilityPublic measures a network whose nodes never check.
+	Reachability node.ReachabilityMode
 	// NoRateLimit turns off the nodes' per-sender request rate limit
 	// (node.Config.RequestRate); no sender of a simulation comes near the limit.
 	NoRateLimit bool
@@ -350,6 +354,7 @@ func (c Config) nodeConfig() node.Config {
 		K:                 c.K,
 		Alpha:             c.Alpha,
 		DisjointPaths:     c.DisjointPaths,
+		Reachability:      c.Reachability,
 		RPCTimeout:        c.RPCTimeout,
 		RecordTTL:         scale(c.recordTTL()),
 		SweepInterval:     scale(time.Minute),

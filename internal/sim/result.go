@@ -86,8 +86,15 @@ type Result struct {
 	// The network: hosts behind a NAT (newcomers included), nodes killed at once, and
 	// nodes up and joined after the scenario (honest ones only, with adversaries).
 	NATHosts int `json:"nat_hosts"`
-	Killed   int `json:"killed"`
-	Live     int `json:"live"`
+	// The reachability checks, as they stood before the gets (Reachability, the mode):
+	// NAT'd live nodes that found themselves private (and run as clients), NAT'd ones
+	// that did not, and nodes not behind a NAT that found themselves private.
+	Reachability  string `json:"reachability"`
+	NATPrivate    int    `json:"nat_private"`
+	NATUnresolved int    `json:"nat_unresolved"`
+	PublicPrivate int    `json:"public_private"`
+	Killed        int    `json:"killed"`
+	Live          int    `json:"live"`
 	// The churn, during the scenario: nodes that left, nodes that joined in their place,
 	// those whose every Bootstrap failed, and those still joining or waiting for their
 	// turn when it ended (up, but not counted live); and the nodes split off by the

@@ -110,7 +110,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			JoinParallel: cfg.JoinParallel, JoinPeers: cfg.JoinPeers, Parallel: cfg.Parallel, RateLimit: !cfg.NoRateLimit,
 			RPCTimeoutMS: ms(cfg.RPCTimeout), GoVersion: runtime.Version(),
 			Adversarial: cfg.Adversarial, Adversaries: cfg.adversaries(), DisjointPaths: cfg.DisjointPaths,
-			GOMAXPROCS: runtime.GOMAXPROCS(0), Log2Nodes: math.Log2(float64(cfg.Nodes)),
+			Reachability: cfg.Reachability.String(),
+			GOMAXPROCS:   runtime.GOMAXPROCS(0), Log2Nodes: math.Log2(float64(cfg.Nodes)),
 		},
 	}
 	if cfg.LatencyModel == LatencyFixed {
@@ -173,6 +174,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := s.scenario(ctx); err != nil {
 		return fail(err)
 	}
+	s.countReachability()
 	if err := s.gets(ctx); err != nil {
 		return fail(err)
 	}
@@ -195,6 +197,26 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	s.setHeadline()
 	s.writeSummary()
 	return s.res, nil
+}
+
+// countReachability counts what the live nodes' reachability checks found, and says it
+// when there are NAT'd hosts.
+func (s *sim) countReachability() {
+	for _, i := range s.live {
+		private := s.nodes[i].Reachability() == node.ReachPrivate
+		switch {
+		case s.natted[i] && private:
+			s.res.NATPrivate++
+		case s.natted[i]:
+			s.res.NATUnresolved++
+		case private:
+			s.res.PublicPrivate++
+		}
+	}
+	if s.res.NATHosts > 0 {
+		fmt.Fprintf(s.cfg.Out, "reachability %s: %d live NAT'd nodes found themselves private, %d did not; %d not behind a NAT found themselves private\n",
+			s.res.Reachability, s.res.NATPrivate, s.res.NATUnresolved, s.res.PublicPrivate)
+	}
 }
 
 // network makes the mem network of cfg's latency model.
