@@ -131,6 +131,7 @@ func TestSimUsageErrors(t *testing.T) {
 		{name: "too many nodes", args: []string{"--nodes", "300000"}, want: "--nodes 300000"},
 		{name: "no values", args: []string{"--values", "0"}, want: "--values 0"},
 		{name: "no lookups", args: []string{"--lookups", "0"}, want: "--lookups 0"},
+		{name: "unknown reachability", args: []string{"--reachability", "client"}, want: `--reachability "client": want auto or public`},
 		{name: "unknown model", args: []string{"--latency-model", "moon"}, want: `--latency-model "moon": want fixed or internet`},
 		{name: "empty model", args: []string{"--latency-model", ""}, want: "--latency-model"},
 		{name: "zero latency", args: []string{"--latency", "0s"}, want: "--latency 0s: want more than 0"},
