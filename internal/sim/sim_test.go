@@ -117,7 +117,7 @@ func TestNAT(t *testing.T) {
 		t.Errorf("reachability: %d public nodes found private (want 0); %d + %d NAT'd counted, want %d",
 			res.PublicPrivate, res.NATPrivate, res.NATUnresolved, res.NATHosts)
 	}
-}}
+}
 
 func TestClosest(t *testing.T) {
 	var ids []protocol.ID
