@@ -32,6 +32,10 @@ func FuzzHandle(f *testing.F) {
 		{Type: protocol.TypeFindNode, RPCID: protocol.RPCID{3}, Sender: sender, Key: protocol.KeyFromString("k")},
 		{Type: protocol.TypeFindValue, RPCID: protocol.RPCID{4}, Sender: sender, Key: protocol.KeyFromString("kept")},
 		{Type: protocol.TypeNodes, RPCID: protocol.RPCID{5}, Sender: sender},
+		// The three PINGs of a reachability check.
+		{Type: protocol.TypePing, RPCID: protocol.RPCID{6}, Sender: sender, Flags: protocol.FlagDialBack, Nonce: []byte("12345678")},
+		{Type: protocol.TypePing, RPCID: protocol.RPCID{7}, Sender: sender, Nonce: []byte("12345678"), Target: netip.MustParseAddrPort("127.0.0.1:6000")},
+		{Type: protocol.TypePing, RPCID: protocol.RPCID{8}, Sender: sender, Nonce: []byte("12345678")},
 	} {
 		b, err := m.Encode()
 		if err != nil {
