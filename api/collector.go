@@ -18,6 +18,7 @@ type collector struct {
 	info, sent, received, refused                    *prometheus.Desc
 	lookups, lookupRequests, lookupRounds, valuesFnd *prometheus.Desc
 	contacts, buckets, records, recordBytes          *prometheus.Desc
+	serving                                          *prometheus.Desc
 	transport                                        []*prometheus.Desc // one per transport counter
 	transportGauge                                   []bool
 	infoLabels                                       []string
@@ -42,7 +43,9 @@ func newCollector(n *node.Node, transportName string, tr transports.Transport) *
 		buckets:        prometheus.NewDesc("kad_routing_table_buckets", "Non-empty k-buckets of the routing table.", nil, nil),
 		records:        prometheus.NewDesc("kad_records", "Records in the node's store.", nil, nil),
 		recordBytes:    prometheus.NewDesc("kad_record_bytes", "Total size of the values of the records in the node's store.", nil, nil),
-		infoLabels:     []string{n.ID().String(), transportName, strconv.FormatBool(n.Verified())},
+		serving: prometheus.NewDesc("kad_serving", "1 while the node serves, 0 while it runs as a client (client-only, or found behind a NAT); labelled with what its reachability checks found (public, private, unknown).",
+			[]string{"reachability"}, nil),
+		infoLabels: []string{n.ID().String(), transportName, strconv.FormatBool(n.Verified())},
 	}
 	if counting, ok := tr.(transports.Counting); ok {
 		c.counting = counting
@@ -61,7 +64,7 @@ func newCollector(n *node.Node, transportName string, tr transports.Transport) *
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.info, c.sent, c.received, c.refused, c.lookups, c.lookupRequests,
-		c.lookupRounds, c.valuesFnd, c.contacts, c.buckets, c.records, c.recordBytes} {
+		c.lookupRounds, c.valuesFnd, c.contacts, c.buckets, c.records, c.recordBytes, c.serving} {
 		ch <- d
 	}
 	for _, d := range c.transport {
@@ -106,6 +109,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.buckets, float64(len(c.n.Buckets())))
 	gauge(c.records, float64(st.StoredRecords))
 	gauge(c.recordBytes, float64(st.StoredBytes))
+	serving := 0.0
+	if c.n.Serving() {
+		serving = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.serving, prometheus.GaugeValue, serving, c.n.Reachability().String())
 	if c.counting == nil {
 		return
 	}

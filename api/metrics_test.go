@@ -180,6 +180,9 @@ func TestMetrics(t *testing.T) {
 	if got := m.get("kad_record_bytes"); got != float64(st.StoredBytes) {
 		t.Errorf("kad_record_bytes %v, the node holds %d", got, st.StoredBytes)
 	}
+	if got := m.get("kad_serving", "reachability", a.Reachability().String()); got != 1 || !a.Serving() {
+		t.Errorf("kad_serving %v (node serving: %v), want 1", got, a.Serving())
+	}
 }
 
 // TestMetricsRegistry: a registry given in Options gets kad's metrics and no others,

@@ -176,7 +176,8 @@ func (n *Node) Serving() bool { return !n.reach.client.Load() }
 
 // CheckReachability runs one reachability check now and returns what the node knows
 // after it. It does nothing, and returns ReachUnknown, unless the mode is
-// ReachabilityAuto; a check already under way is waited for rather than doubled.
+// ReachabilityAuto. A check already under way (the one after Bootstrap, say) is waited
+// for first.
 func (n *Node) CheckReachability(ctx context.Context) Reachability {
 	ctx, cancel := n.opContext(ctx)
 	defer cancel()
