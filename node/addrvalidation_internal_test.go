@@ -91,7 +91,10 @@ func forgedRequests(key protocol.ID) map[string]*protocol.Message {
 		"FIND_VALUE": {Type: protocol.TypeFindValue, Sender: sender, SenderAddr: addr, Key: key},
 		"FIND_VALUE of a missing key": {Type: protocol.TypeFindValue, Sender: sender, SenderAddr: addr,
 			Key: protocol.RandomID(nil)},
-		"garbage": {Type: protocol.TypePong, Sender: sender}, // a reply sent as a request
+		"garbage":                     {Type: protocol.TypePong, Sender: sender}, // a reply sent as a request
+		"PING asking for a dial-back": {Type: protocol.TypePing, Sender: sender, Flags: protocol.FlagDialBack, Nonce: []byte("12345678")},
+		"PING ordering a dial-back": {Type: protocol.TypePing, Sender: sender, Nonce: []byte("12345678"),
+			Target: netip.MustParseAddrPort("127.0.0.1:10")},
 	}
 }
 
