@@ -34,8 +34,10 @@ type lookupParams struct {
 	k      int
 	alpha  int
 	// straggler is how long a request may go unanswered before it stops counting
-	// against alpha; timeout is when it fails.
+	// against alpha; timeout is when it fails. timeouts, when set, gives them per
+	// contact instead (the node's adaptive ones, rtt.go).
 	straggler, timeout time.Duration
+	timeouts           func(protocol.Contact) (straggler, timeout time.Duration)
 	query              query
 	// timedOut, when set, is told of each request the lookup gave up on (the node counts
 	// it against the contact in its routing table).
@@ -60,6 +62,8 @@ type candidate struct {
 	straggler bool // asked long enough ago that it no longer counts against alpha
 	depth     int  // hops from the routing table: seeds are 1
 	sent      time.Time
+	// stragglerAfter and timeout are this request's (lookupParams).
+	stragglerAfter, timeout time.Duration
 }
 
 // lookupResult is what an iterative lookup learned.
@@ -128,6 +132,11 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	query := p.query
 	send := func(c *candidate) {
 		c.state, c.sent = candWaiting, time.Now()
+		c.stragglerAfter, c.timeout = min(p.straggler, p.timeout), p.timeout
+		if p.timeouts != nil {
+			st, to := p.timeouts(c.Contact)
+			c.stragglerAfter, c.timeout = min(st, to), to
+		}
 		res.rpcs++
 		wg.Add(1)
 		go func() {
@@ -139,8 +148,6 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			}
 		}()
 	}
-	stragglerAfter := min(p.straggler, p.timeout)
-
 	for {
 		// Walk the k closest candidates that have not failed: ask fresh ones while fewer
 		// than alpha prompt requests are out, and see whether any is still unsettled.
@@ -178,9 +185,9 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			if c.state != candWaiting {
 				continue
 			}
-			t := c.sent.Add(p.timeout)
+			t := c.sent.Add(c.timeout)
 			if !c.straggler {
-				t = c.sent.Add(stragglerAfter)
+				t = c.sent.Add(c.stragglerAfter)
 			}
 			if next.IsZero() || t.Before(next) {
 				next = t
@@ -201,14 +208,14 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				if c.state != candWaiting {
 					continue
 				}
-				if !now.Before(c.sent.Add(p.timeout)) {
+				if !now.Before(c.sent.Add(c.timeout)) {
 					// Timed out. Its goroutine ends when the lookup does.
 					c.state = candFailed
 					res.timeouts++
 					if p.timedOut != nil {
 						p.timedOut(c.Contact)
 					}
-				} else if !now.Before(c.sent.Add(stragglerAfter)) {
+				} else if !now.Before(c.sent.Add(c.stragglerAfter)) {
 					c.straggler = true
 				}
 			}
@@ -315,6 +322,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		alpha:     n.cfg.Alpha,
 		straggler: n.cfg.StragglerDelay,
 		timeout:   n.cfg.RPCTimeout,
+		timeouts:  n.timeouts,
 		query: func(ctx context.Context, c protocol.Contact) queryReply {
 			reply, err := n.call(ctx, c, &protocol.Message{Type: typ, Key: target})
 			switch {

@@ -436,3 +436,45 @@ func TestRunLookupCanceled(t *testing.T) {
 		}
 	})
 }
+
+// TestRunLookupPerContactTimeouts: with per-contact timeouts (the node's adaptive ones),
+// a silent contact holds the lookup for its own timeout, not the lookup's fixed one, and
+// its straggler delay lets the next candidate go first.
+func TestRunLookupPerContactTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{peers: map[byte]peer{
+			10: {silent: true},
+			20: {delay: 5 * time.Millisecond, knows: []byte{30}},
+			30: {delay: 5 * time.Millisecond},
+		}}
+		var timedOut []byte
+		start := time.Now()
+		res, err := runLookup(t.Context(), lookupParams{
+			target: protocol.ID{}, seeds: contactsAt(10, 20), k: 3, alpha: 1,
+			straggler: time.Hour, timeout: time.Hour, query: s.query,
+			timeouts: func(c protocol.Contact) (time.Duration, time.Duration) {
+				if c.ID[0] == 10 {
+					return 20 * time.Millisecond, 80 * time.Millisecond
+				}
+				return time.Hour, time.Hour
+			},
+			timedOut: func(c protocol.Contact) { timedOut = append(timedOut, c.ID[0]) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != 80*time.Millisecond {
+			t.Errorf("the lookup took %v (simulated), want the silent contact's 80ms timeout", took)
+		}
+		if !slices.Equal(timedOut, []byte{10}) || res.timeouts != 1 {
+			t.Errorf("timed out %v (%d), want [10]", timedOut, res.timeouts)
+		}
+		if got := firstBytes(res.closest); !slices.Equal(got, []byte{20, 30}) {
+			t.Errorf("closest %v, want [20 30]", got)
+		}
+		// 10 became a straggler at 20 ms, so 20 was asked then, with alpha 1.
+		if !s.wasAsked(20) || !s.wasAsked(30) {
+			t.Errorf("asked %v, want 20 and 30 too", s.asked)
+		}
+	})
+}

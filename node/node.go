@@ -68,6 +68,8 @@ type Node struct {
 	// defends against.
 	noAddrValidation atomic.Bool
 
+	// rtt is the node's round-trip estimate over all contacts (rtt.go).
+	rtt rttEstimate
 	// reach is the node's reachability and the dial-backs it does for others.
 	reach reach
 

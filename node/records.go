@@ -106,7 +106,12 @@ func (n *Node) storeAtClosest(ctx context.Context, closest []protocol.Contact, k
 	results := make(chan error, len(closest))
 	for _, c := range closest {
 		go func() {
-			_, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: secs})
+			// A dead node among the k holds the put for its adaptive timeout (rtt.go), not
+			// for RPCTimeout.
+			_, timeout := n.timeouts(c)
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			_, err := n.call(ctx, c, &protocol.Message{Type: protocol.TypeStore, Key: key, Value: value, TTL: secs})
 			results <- err
 		}()
 	}

@@ -203,6 +203,10 @@ func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.
 	if len(reply.Token) > 0 && !n.provesAddrs {
 		n.peerTokens.put(to.Addr, reply.Token)
 	}
+	if reply.Type != protocol.TypeError {
+		// An ERROR may come before the work (a refusal), so it times nothing.
+		n.observeRTT(reply.Sender, time.Since(sent))
+	}
 	return reply, peer, nil
 }
 

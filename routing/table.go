@@ -135,6 +135,9 @@ type entry struct {
 	protocol.Contact
 	fails    uint32
 	lastSeen int64 // table time
+	// srtt and rttvar are the contact's smoothed round-trip time and its variation, in
+	// microseconds (RFC 6298 §2); srtt 0: no sample yet.
+	srtt, rttvar uint32
 }
 
 // appendEntry appends e to s, growing its array at most to k entries, which a bucket
@@ -263,6 +266,56 @@ func (t *Table) Failed(id protocol.ID) {
 	if len(b.replacements) > 0 || b.entries[i].fails >= maxFails {
 		t.evict(b, i)
 	}
+}
+
+// ObserveRTT takes a round trip of rtt to the contact id into its estimates, as RFC 6298
+// §2 does: the first sample R sets SRTT to R and RTTVAR to R/2; later ones set RTTVAR to
+// 3/4 RTTVAR + 1/4 |SRTT - R|, then SRTT to 7/8 SRTT + 1/8 R. A contact not in the table
+// is not remembered.
+func (t *Table) ObserveRTT(id protocol.ID, rtt time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(id)
+	if b == nil {
+		return
+	}
+	if i := b.index(id); i >= 0 {
+		e := &b.entries[i]
+		e.srtt, e.rttvar = SmoothRTT(e.srtt, e.rttvar, rtt)
+	}
+}
+
+// SmoothRTT returns the estimates srtt and rttvar (microseconds; srtt 0 for none yet)
+// after a sample rtt, by RFC 6298 §2.
+func SmoothRTT(srtt, rttvar uint32, rtt time.Duration) (uint32, uint32) {
+	r := uint32(min(max(rtt.Microseconds(), 1), math.MaxUint32/8))
+	if srtt == 0 {
+		return r, r / 2
+	}
+	diff := int64(srtt) - int64(r)
+	if diff < 0 {
+		diff = -diff
+	}
+	rttvar = uint32((3*int64(rttvar) + diff) / 4)
+	srtt = uint32((7*int64(srtt) + int64(r)) / 8)
+	return max(srtt, 1), rttvar
+}
+
+// RTT returns the contact id's smoothed round-trip time and its variation, and whether
+// it has any: none for a contact not in the table, or never timed.
+func (t *Table) RTT(id protocol.ID) (srtt, rttvar time.Duration, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketFor(id)
+	if b == nil {
+		return 0, 0, false
+	}
+	i := b.index(id)
+	if i < 0 || b.entries[i].srtt == 0 {
+		return 0, 0, false
+	}
+	e := b.entries[i]
+	return time.Duration(e.srtt) * time.Microsecond, time.Duration(e.rttvar) * time.Microsecond, true
 }
 
 // evict removes entries[i] and promotes the most recently seen replacement. t.mu is held.

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
@@ -475,5 +476,42 @@ func TestAddrRuleEverywhere(t *testing.T) {
 				t.Errorf("Subnet = %v, %v; want %q", p, ok, tt.subnet)
 			}
 		})
+	}
+}
+
+// TestRTTEstimates: a contact's round trips are smoothed as RFC 6298 §2 says, computed
+// here by its formulas in floating point.
+func TestRTTEstimates(t *testing.T) {
+	self := protocol.ID{}
+	tb := NewTable(self, 20)
+	c := protocol.Contact{ID: protocol.ID{0x80}, Addr: netip.MustParseAddrPort("192.0.2.1:4000")}
+	if _, _, ok := tb.RTT(c.ID); ok {
+		t.Fatal("an unknown contact has an RTT")
+	}
+	tb.ObserveRTT(c.ID, time.Second) // not in the table: forgotten
+	tb.Seen(c)
+	if _, _, ok := tb.RTT(c.ID); ok {
+		t.Fatal("a sample taken before the contact entered was kept")
+	}
+	var srtt, rttvar float64
+	for i, ms := range []float64{100, 140, 60, 300, 100, 100, 100} {
+		r := ms * 1000 // µs
+		if i == 0 {
+			srtt, rttvar = r, r/2
+		} else {
+			rttvar = 0.75*rttvar + 0.25*math.Abs(srtt-r)
+			srtt = 0.875*srtt + 0.125*r
+		}
+		tb.ObserveRTT(c.ID, time.Duration(ms*float64(time.Millisecond)))
+		gotS, gotV, ok := tb.RTT(c.ID)
+		if !ok {
+			t.Fatalf("sample %d: no RTT", i)
+		}
+		if d := math.Abs(float64(gotS.Microseconds()) - srtt); d > 2 {
+			t.Errorf("sample %d: srtt %v, want %.0fµs", i, gotS, srtt)
+		}
+		if d := math.Abs(float64(gotV.Microseconds()) - rttvar); d > 2 {
+			t.Errorf("sample %d: rttvar %v, want %.0fµs", i, gotV, rttvar)
+		}
 	}
 }

@@ -1,0 +1,47 @@
+package node
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"kad/protocol"
+)
+
+// TestAdaptiveTimeouts: a request's timeout follows the round trips of its contact, or
+// the node's when the contact was never timed, or the Config's when nothing was; and it
+// stays within [minRPCTimeout, RPCTimeout].
+func TestAdaptiveTimeouts(t *testing.T) {
+	n := udpNode(t, protocol.KeyFromString("k"), 1, false)
+	n.cfg.RPCTimeout, n.cfg.StragglerDelay = 2*time.Second, 150*time.Millisecond
+	near := protocol.Contact{ID: protocol.ID{0x81}, Addr: netip.MustParseAddrPort("192.0.2.1:4000")}
+	far := protocol.Contact{ID: protocol.ID{0x41}, Addr: netip.MustParseAddrPort("198.51.100.1:4000")}
+	stranger := protocol.Contact{ID: protocol.ID{0x21}, Addr: netip.MustParseAddrPort("203.0.113.1:4000")}
+	n.table.Seen(near)
+	n.table.Seen(far)
+	if st, to := n.timeouts(stranger); st != 150*time.Millisecond || to != 2*time.Second {
+		t.Errorf("nothing timed: straggler %v, timeout %v; want the Config's 150ms, 2s", st, to)
+	}
+	for range 20 {
+		n.observeRTT(near.ID, 10*time.Millisecond)
+		n.observeRTT(far.ID, 300*time.Millisecond)
+	}
+	st, to := n.timeouts(near)
+	if to != minRPCTimeout || st >= 150*time.Millisecond {
+		t.Errorf("steady 10ms round trips: straggler %v, timeout %v; want under 150ms and %v", st, to, minRPCTimeout)
+	}
+	st, to = n.timeouts(far)
+	if to < 600*time.Millisecond || to > 2*time.Second || st != 150*time.Millisecond {
+		t.Errorf("steady 300ms round trips: straggler %v, timeout %v; want 150ms and at least twice the round trip", st, to)
+	}
+	// A stranger starts from the node's own figures: between the two.
+	if _, to := n.timeouts(stranger); to <= minRPCTimeout || to >= 2*time.Second {
+		t.Errorf("a stranger's timeout %v, want the node's, between the contacts'", to)
+	}
+	for range 20 {
+		n.observeRTT(far.ID, 5*time.Second)
+	}
+	if _, to := n.timeouts(far); to != 2*time.Second {
+		t.Errorf("5s round trips: timeout %v, want RPCTimeout", to)
+	}
+}
