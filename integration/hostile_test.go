@@ -220,15 +220,17 @@ func TestHostile(t *testing.T) {
 		h.getSomewhere(ctx, key, time.Now().Add(hostileSettle))
 	}
 
-	// The target's own gets, of keys it does not hold: measured, not asserted. The flood's
-	// requests under random IDs put their senders in the target's routing table, in the
-	// buckets near its own ID that a small cluster leaves empty (over loopback the subnet
-	// limits do not apply, and one socket may stand for several IDs), so the k contacts
-	// a lookup of the target starts from may all be addresses that have gone silent; the
-	// lookup then ends without the value until the table has dropped them.
+	// The target's own gets, of keys it does not hold. The flood's requests come under
+	// random IDs from addresses that never answer a PING, so none of them entered the
+	// target's routing table (node, "Who enters the routing table"): its lookups start
+	// from honest contacts and find every value.
 	targetFound, targetKeys, eclipsed := h.targetGets(ctx, time.Now().Add(3*time.Second))
-	t.Logf("the target's own gets after the flood (not asserted): %d of %d found; for %d of them its k closest contacts were all strangers",
+	t.Logf("the target's own gets after the flood: %d of %d found; for %d of them its k closest contacts were all strangers",
 		targetFound, targetKeys, eclipsed)
+	if targetFound != targetKeys || eclipsed != 0 {
+		t.Errorf("the target's own gets after the flood: %d of %d found, %d with only strangers as its k closest contacts; want all, and none",
+			targetFound, targetKeys, eclipsed)
+	}
 
 	// Nothing the target held before is lost.
 	now := time.Now()
