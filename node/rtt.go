@@ -11,15 +11,17 @@ import (
 // Adaptive timeouts (RFC 6298). Every answered request is a round-trip sample, kept per
 // routing-table contact and for the node as a whole. A request's timeout is
 // timeoutFactor × (SRTT + 4·RTTVAR), the RTO of RFC 6298 §2 with room for a loaded
-// peer, within [minRPCTimeout, Config.RPCTimeout]; its straggler delay (when a lookup
-// stops waiting on it and asks another) is SRTT + 4·RTTVAR, within Config.StragglerDelay.
+// peer, within [max(minRPCTimeout, Config.RPCTimeout/4), Config.RPCTimeout]; its
+// straggler delay (when a lookup stops waiting on it and asks another) is
+// SRTT + 4·RTTVAR, within Config.StragglerDelay.
 // A contact never timed starts from the node's own figures, and a node that has timed
 // nothing yet uses the Config's. So a dead contact holds a lookup or a put for about
 // twice a round trip to it rather than for RPCTimeout.
 
 const (
-	// minRPCTimeout is the shortest timeout: below it scheduling delays on a loaded host
-	// would time out live peers (Linux's TCP uses 200 ms).
+	// minRPCTimeout is the shortest timeout, or a quarter of Config.RPCTimeout if that is
+	// longer (a long RPCTimeout says the hosts are slow or loaded): below it scheduling
+	// delays on a loaded host would time out live peers (Linux's TCP uses 200 ms).
 	minRPCTimeout = 250 * time.Millisecond
 	// minStraggler is the shortest straggler delay.
 	minStraggler  = 5 * time.Millisecond
@@ -62,6 +64,6 @@ func (n *Node) timeouts(c protocol.Contact) (straggler, timeout time.Duration) {
 		return min(n.cfg.StragglerDelay, n.cfg.RPCTimeout), n.cfg.RPCTimeout
 	}
 	rto := srtt + 4*rttvar
-	timeout = min(max(timeoutFactor*rto, minRPCTimeout), n.cfg.RPCTimeout)
+	timeout = min(max(timeoutFactor*rto, minRPCTimeout, n.cfg.RPCTimeout/4), n.cfg.RPCTimeout)
 	return min(max(rto, minStraggler), n.cfg.StragglerDelay, timeout), timeout
 }

@@ -10,7 +10,7 @@ import (
 
 // TestAdaptiveTimeouts: a request's timeout follows the round trips of its contact, or
 // the node's when the contact was never timed, or the Config's when nothing was; and it
-// stays within [minRPCTimeout, RPCTimeout].
+// stays within [max(minRPCTimeout, RPCTimeout/4), RPCTimeout].
 func TestAdaptiveTimeouts(t *testing.T) {
 	n := udpNode(t, protocol.KeyFromString("k"), 1, false)
 	n.cfg.RPCTimeout, n.cfg.StragglerDelay = 2*time.Second, 150*time.Millisecond
@@ -27,15 +27,15 @@ func TestAdaptiveTimeouts(t *testing.T) {
 		n.observeRTT(far.ID, 300*time.Millisecond)
 	}
 	st, to := n.timeouts(near)
-	if to != minRPCTimeout || st >= 150*time.Millisecond {
-		t.Errorf("steady 10ms round trips: straggler %v, timeout %v; want under 150ms and %v", st, to, minRPCTimeout)
+	if floor := n.cfg.RPCTimeout / 4; to != floor || st >= 150*time.Millisecond {
+		t.Errorf("steady 10ms round trips: straggler %v, timeout %v; want under 150ms and the floor %v", st, to, floor)
 	}
 	st, to = n.timeouts(far)
 	if to < 600*time.Millisecond || to > 2*time.Second || st != 150*time.Millisecond {
 		t.Errorf("steady 300ms round trips: straggler %v, timeout %v; want 150ms and at least twice the round trip", st, to)
 	}
 	// A stranger starts from the node's own figures: between the two.
-	if _, to := n.timeouts(stranger); to <= minRPCTimeout || to >= 2*time.Second {
+	if _, to := n.timeouts(stranger); to <= n.cfg.RPCTimeout/4 || to >= 2*time.Second {
 		t.Errorf("a stranger's timeout %v, want the node's, between the contacts'", to)
 	}
 	for range 20 {
