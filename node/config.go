@@ -21,7 +21,10 @@ type Config struct {
 	K int
 	// Alpha is the number of requests in flight per lookup (paper §2.3). Default 3.
 	Alpha int
-	// RPCTimeout bounds one request/response exchange. Default 1s.
+	// RPCTimeout bounds one request/response exchange. Default 1s. The requests of
+	// lookups and puts time out sooner, after about two round trips to their contact as
+	// the node has measured them (rtt.go), but not before a quarter of RPCTimeout or
+	// 250 ms, whichever is longer.
 	RPCTimeout time.Duration
 	// DisjointPaths, when 2 or more, runs every lookup of the node (Lookup, Get, Put and
 	// maintenance alike) over that many disjoint paths, as S/Kademlia does (Baumgart &
@@ -41,7 +44,8 @@ type Config struct {
 	// the paper's lookup (1 means the same). At most K.
 	DisjointPaths int
 	// StragglerDelay is how long a lookup waits on a silent request before sending another
-	// in its place; the silent one may still answer. Default 150ms.
+	// in its place; the silent one may still answer. Default 150ms. It is the longest
+	// such wait: once the node has timed its contacts, it waits about a round trip.
 	StragglerDelay time.Duration
 	// Store keeps the records this node is responsible for. Default: an in-memory store.
 	// The node never closes it: whoever made it closes it after the node's Close.
