@@ -62,9 +62,10 @@ func (n *Node) handle(ctx context.Context, from transports.Peer, raw []byte) ([]
 		case n.table.Wants(c):
 			n.probe(c)
 		}
-	} else {
+	} else if c := (protocol.Contact{ID: req.Sender, Addr: from.Addr}); v.proven && n.table.ContainsAt(c) {
 		// A contact that now says it does not serve (it found itself behind a NAT) leaves
-		// the table, rather than waiting to fail strangers' lookups.
+		// the table, rather than waiting to fail strangers' lookups. Only from its own,
+		// proven address: else anyone could evict any contact by claiming its ID.
 		n.table.Remove(req.Sender)
 	}
 	reply := req.Reply(req.Type.ReplyType(), n.self.ID, n.advertisedAddr())

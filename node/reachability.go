@@ -301,7 +301,8 @@ func (n *Node) setReachability(ctx context.Context, s Reachability) {
 }
 
 // withdraw tells the contacts of the routing table that this node no longer serves: a
-// PING with the client flag takes it out of the receiver's table, where it would cost
+// PING with the client flag, from its proven address, takes it out of the receiver's
+// table, where it would cost
 // every stranger who finds it there a timeout. The node entered them while it served,
 // through its own requests (its NAT let their PINGs back in). Those that took it in
 // but are not in its table learn it when they next call it, and fail.
@@ -317,6 +318,13 @@ func (n *Node) withdraw(ctx context.Context) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			// The receiver acts on the client flag only from a proven address: without a
+			// token of its, the first PING fetches one for the second.
+			if !n.provesAddrs && n.peerTokens.get(c.Addr) == nil {
+				if _, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypePing}); err != nil {
+					return
+				}
+			}
 			n.rpc(ctx, c, &protocol.Message{Type: protocol.TypePing})
 		})
 	}

@@ -254,3 +254,23 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 5 s")
 }
+
+// TestClientFlagCannotEvict: a request that claims a contact's ID with the client flag
+// takes that contact out of the table only from the contact's own, proven address; a
+// forger elsewhere, with or without a token of its own, evicts no one.
+func TestClientFlagCannotEvict(t *testing.T) {
+	c := cluster.New(t, 2, cluster.Options{Config: node.Config{Reachability: node.ReachabilityPublic}, Seed: 16})
+	a, b := c.Nodes[0], c.Nodes[1]
+	if !knows(a, b.ID()) {
+		t.Fatal("b is not in a's table to begin with")
+	}
+	forger := rawTransport(t, c.Network)
+	claim := func() []byte {
+		return encode(t, &protocol.Message{Type: protocol.TypePing, RPCID: protocol.NewRPCID(), Sender: b.ID(), Flags: protocol.FlagClient})
+	}
+	callRaw(t, forger, a.Contact(), claim())
+	call(t, forger, a.Contact(), claim())
+	if !knows(a, b.ID()) {
+		t.Fatal("a forged client flag under b's ID evicted b from a's table")
+	}
+}

@@ -130,8 +130,10 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
 		n.record(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered)
-	} else if reply.Flags&protocol.FlagClient != 0 {
-		n.table.Remove(reply.Sender) // it no longer serves
+	} else if reply.Flags&protocol.FlagClient != 0 && reply.Sender == to.ID && n.table.ContainsAt(to) {
+		// It no longer serves. Only the contact called, at its address: a reply from a
+		// bootstrap address (no ID known) may claim any ID.
+		n.table.Remove(reply.Sender)
 	}
 	if reply.Type == protocol.TypeError {
 		n.counters.countSent(req.Type, SentErrorReply)
