@@ -107,17 +107,13 @@ func (t *tokenIssuer) check(tok []byte, addr netip.AddrPort, now time.Time) (val
 type tokenCache struct {
 	mu   sync.Mutex
 	max  int
-	toks map[tokenAddr]cachedToken
+	toks map[sourceKey]cachedToken
 }
 
-// tokenAddr is an address as a map key without pointers.
-type tokenAddr struct {
-	ip   [16]byte
-	port uint16
-}
-
-func tokenKey(a netip.AddrPort) tokenAddr {
-	return tokenAddr{ip: a.Addr().Unmap().As16(), port: a.Port()}
+// tokenKey is an address as a map key without pointers: the sender key of its IP and
+// port, whatever the rule of senders.
+func tokenKey(a netip.AddrPort) sourceKey {
+	return sourceKey{ip: a.Addr().Unmap().As16(), port: a.Port()}
 }
 
 // cachedToken is a token of up to protocol.MaxTokenSize bytes, inline.
@@ -150,7 +146,7 @@ func (c *tokenCache) put(addr netip.AddrPort, tok []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.toks == nil {
-		c.toks = make(map[tokenAddr]cachedToken)
+		c.toks = make(map[sourceKey]cachedToken)
 	}
 	if _, ok := c.toks[key]; !ok && len(c.toks) >= c.max {
 		for a := range c.toks {

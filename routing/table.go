@@ -275,14 +275,21 @@ func (t *Table) Failed(id protocol.ID) {
 func (t *Table) ObserveRTT(id protocol.ID, rtt time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b := t.bucketFor(id)
-	if b == nil {
-		return
-	}
-	if i := b.index(id); i >= 0 {
-		e := &b.entries[i]
+	if e := t.entryOf(id); e != nil {
 		e.srtt, e.rttvar = SmoothRTT(e.srtt, e.rttvar, rtt)
 	}
+}
+
+// entryOf returns the table's entry of the contact id, or nil. t.mu is held.
+func (t *Table) entryOf(id protocol.ID) *entry {
+	b := t.bucketFor(id)
+	if b == nil {
+		return nil
+	}
+	if i := b.index(id); i >= 0 {
+		return &b.entries[i]
+	}
+	return nil
 }
 
 // SmoothRTT returns the estimates srtt and rttvar (microseconds; srtt 0 for none yet)
@@ -306,15 +313,10 @@ func SmoothRTT(srtt, rttvar uint32, rtt time.Duration) (uint32, uint32) {
 func (t *Table) RTT(id protocol.ID) (srtt, rttvar time.Duration, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b := t.bucketFor(id)
-	if b == nil {
+	e := t.entryOf(id)
+	if e == nil || e.srtt == 0 {
 		return 0, 0, false
 	}
-	i := b.index(id)
-	if i < 0 || b.entries[i].srtt == 0 {
-		return 0, 0, false
-	}
-	e := b.entries[i]
 	return time.Duration(e.srtt) * time.Microsecond, time.Duration(e.rttvar) * time.Microsecond, true
 }
 
