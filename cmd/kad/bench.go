@@ -41,6 +41,8 @@ func benchFlagList() []cli.Flag {
 			Usage: "`DURATION` bound on one put, get, lookup or bootstrap"},
 		&cli.DurationFlag{Name: "rpc-timeout", Value: bench.DefaultRPCTimeout,
 			Usage: "`DURATION` bound on one request to one node"},
+		&cli.DurationFlag{Name: "idle-wait", Value: bench.DefaultIdleWait,
+			Usage: "`DURATION` the joined cluster stays without traffic before the idle node is measured; 0 for none"},
 		&cli.StringFlag{Name: "plot",
 			Usage: "write the latency CDF of every phase to `FILE` (.png, .svg or .pdf)"},
 		&cli.DurationFlag{Name: "progress", Value: bench.DefaultProgressEvery,
@@ -53,6 +55,7 @@ var benchConfigFlags = map[string]string{
 	"Nodes": "nodes", "Ops": "ops", "Transport": "transport", "Parallel": "parallel",
 	"ValueSize": "value-size", "K": "k", "Alpha": "alpha", "BootstrapPeers": "bootstrap-peers",
 	"OpTimeout": "timeout", "RPCTimeout": "rpc-timeout", "ProgressEvery": "progress",
+	"IdleWait": "idle-wait",
 }
 
 // parseBenchFlags checks the flags of `kad bench`; every error is a usage error.
@@ -82,6 +85,7 @@ func parseBenchFlags(c *cli.Context) (benchFlags, error) {
 			BootstrapPeers: flagValue(c.Int("bootstrap-peers")),
 			OpTimeout:      flagValue(c.Duration("timeout")),
 			RPCTimeout:     flagValue(c.Duration("rpc-timeout")),
+			IdleWait:       flagValue(c.Duration("idle-wait")),
 			Progress:       progress,
 			ProgressEvery:  every,
 		},

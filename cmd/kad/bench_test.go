@@ -44,6 +44,8 @@ type benchJSON struct {
 	HeapPerNode       float64    `json:"heap_per_node_bytes"`
 	RSSPerNode        float64    `json:"rss_per_node_bytes"`
 	GoroutinesPerNode float64    `json:"goroutines_per_node"`
+	GoroutinesJoined  float64    `json:"goroutines_per_node_joined"`
+	IdleWait          float64    `json:"idle_wait_us"`
 	GoroutinesLeft    int        `json:"goroutines_left"`
 	PutSequential     benchPhase `json:"put_sequential"`
 	GetSequential     benchPhase `json:"get_sequential"`
@@ -58,7 +60,7 @@ type benchJSON struct {
 func runBenchCmd(t *testing.T, args ...string) (benchJSON, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), append([]string{"kad", "bench", "--progress", "0"}, args...),
+	code := run(context.Background(), append([]string{"kad", "bench", "--progress", "0", "--idle-wait", "0"}, args...),
 		strings.NewReader(""), &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("kad bench %q: exit status %d, stderr %q", args, code, stderr.String())
@@ -141,12 +143,14 @@ func TestBench(t *testing.T) {
 		args      []string
 		transport string
 		localGets bool // every node holds every key: n ≤ k
+		lingers   bool // connections the idle wait closes
 	}{
 		// k 4 of 10 nodes: gets come from nodes that do not hold the key.
 		{name: "mem", transport: "mem", args: []string{"--k", "4"}},
 		{name: "mem all holders", transport: "mem", localGets: true},
 		{name: "udp", transport: "udp", args: []string{"--k", "4"}},
-		{name: "quic", transport: "quic", args: []string{"--k", "4"}},
+		// The wait outlasts the linger of accepted connections (4 s).
+		{name: "quic", transport: "quic", args: []string{"--k", "4", "--idle-wait", "5s"}, lingers: true},
 	}
 	const nodes, ops, parallel = 10, 20, 4
 	for _, tt := range tests {
@@ -155,6 +159,13 @@ func TestBench(t *testing.T) {
 				"--transport", tt.transport}, tt.args...)
 			res, _ := runBenchCmd(t, args...)
 			checkBench(t, res, tt.transport, nodes, ops, parallel, tt.localGets)
+			if tt.lingers {
+				// Each connection holds goroutines of quic-go and one of the transport's.
+				if res.IdleWait != 5e6 || res.GoroutinesPerNode > res.GoroutinesJoined-2 {
+					t.Errorf("idle %v µs later: %.1f goroutines per node, joined %.1f; want 2 fewer or less",
+						res.IdleWait, res.GoroutinesPerNode, res.GoroutinesJoined)
+				}
+			}
 		})
 	}
 }

@@ -92,6 +92,18 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	figures.Settle(idleSettle)
+	joined := figures.ReadMemory()
+	res.HeapPerNodeJoinedBytes = figures.PerNode(joined.Heap, base.Heap, cfg.Nodes)
+	res.GoroutinesPerNodeJoined = float64(joined.Goroutines-base.Goroutines) / float64(cfg.Nodes)
+	if cfg.IdleWait > 0 {
+		select {
+		case <-time.After(cfg.IdleWait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		res.IdleWaitUS = us(cfg.IdleWait)
+		figures.Settle(idleSettle)
+	}
 	idle := figures.ReadMemory()
 	res.HeapPerNodeBytes = figures.PerNode(idle.Heap, base.Heap, cfg.Nodes)
 	res.RSSPerNodeBytes = figures.PerNode(idle.RSS, base.RSS, cfg.Nodes)
@@ -100,8 +112,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	fmt.Fprintf(w, "bootstrap: %s in all, %s per node (longest %s), %.1f RPCs per node; routing table %.1f contacts per node\n",
 		figures.Micros(res.BootstrapTotalUS), figures.Micros(res.BootstrapPerNodeUS), figures.Micros(res.BootstrapMaxUS),
 		res.BootstrapRPCsPerNode, res.RoutingTableMean)
-	fmt.Fprintf(w, "idle node: heap %s, RSS %s, %.1f goroutines (process before the nodes: heap %s, RSS %s, %d goroutines)\n",
-		figures.Bytes(res.HeapPerNodeBytes), figures.Bytes(res.RSSPerNodeBytes), res.GoroutinesPerNode,
+	fmt.Fprintf(w, "joined node: heap %s, %.1f goroutines\n", figures.Bytes(res.HeapPerNodeJoinedBytes), res.GoroutinesPerNodeJoined)
+	fmt.Fprintf(w, "idle node: heap %s, RSS %s, %.1f goroutines, %s after the last join (process before the nodes: heap %s, RSS %s, %d goroutines)\n",
+		figures.Bytes(res.HeapPerNodeBytes), figures.Bytes(res.RSSPerNodeBytes), res.GoroutinesPerNode, figures.Micros(res.IdleWaitUS),
 		figures.Bytes(float64(base.Heap)), figures.Bytes(float64(base.RSS)), base.Goroutines)
 	fmt.Fprintln(w)
 	writeTableHeader(w)

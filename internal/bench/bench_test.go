@@ -59,7 +59,7 @@ func TestValidate(t *testing.T) {
 // TestRunMem runs a small cluster in memory and checks the table and the figures.
 func TestRunMem(t *testing.T) {
 	var out bytes.Buffer
-	res, err := Run(context.Background(), Config{Nodes: 8, Ops: 12, Parallel: 3, K: 3, Transport: TransportMem, Seed: 9, Out: &out})
+	res, err := Run(context.Background(), Config{Nodes: 8, Ops: 12, Parallel: 3, K: 3, Transport: TransportMem, Seed: 9, IdleWait: -1, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestRunMem(t *testing.T) {
 func TestRunCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Run(ctx, Config{Nodes: 5, Ops: 5, Transport: TransportUDP})
+	_, err := Run(ctx, Config{Nodes: 5, Ops: 5, Transport: TransportUDP, IdleWait: -1})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Run: %v, want context.Canceled", err)
 	}
@@ -117,7 +117,7 @@ func TestRunCanceledInPhase(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := Run(ctx, Config{Nodes: 6, Ops: 100_000, K: 2, Alpha: 1, Transport: TransportMem,
-		Progress: cancelOn{"put sequential", cancel}, ProgressEvery: 20 * time.Millisecond})
+		Progress: cancelOn{"put sequential", cancel}, ProgressEvery: 20 * time.Millisecond, IdleWait: -1})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Run: %v, want context.Canceled", err)
 	}

@@ -30,6 +30,10 @@ const (
 	DefaultOpTimeout      = 10 * time.Second
 	DefaultRPCTimeout     = 2 * time.Second
 	DefaultProgressEvery  = 5 * time.Second
+	// DefaultIdleWait outlasts the QUIC transport's longest default linger (12 s, for a
+	// connection the peer dialed, quic.Options.MaxLinger plus Linger), so that the idle
+	// node is measured as it stays.
+	DefaultIdleWait = 13 * time.Second
 )
 
 // Bounds of Config, so that every loop of a run is bounded.
@@ -38,6 +42,7 @@ const (
 	MaxOps            = 1_000_000
 	MaxParallel       = 1024
 	MaxBootstrapPeers = 16
+	MaxIdleWait       = 10 * time.Minute
 )
 
 // Config describes one benchmark run. Zero values mean the defaults above, except Seed,
@@ -65,6 +70,9 @@ type Config struct {
 	OpTimeout time.Duration
 	// RPCTimeout bounds one request of a node.
 	RPCTimeout time.Duration
+	// IdleWait is how long the joined cluster stays without traffic before the idle
+	// node is measured; negative means only until the goroutines settle.
+	IdleWait time.Duration
 	// Out receives the table of results as the run goes; nil discards it.
 	Out io.Writer
 	// Progress receives a progress line every ProgressEvery during long phases; nil
@@ -85,6 +93,7 @@ func (c Config) withDefaults() Config {
 	c.OpTimeout = cmp.Or(c.OpTimeout, DefaultOpTimeout)
 	c.RPCTimeout = cmp.Or(c.RPCTimeout, DefaultRPCTimeout)
 	c.ProgressEvery = cmp.Or(c.ProgressEvery, DefaultProgressEvery)
+	c.IdleWait = cmp.Or(c.IdleWait, DefaultIdleWait)
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
@@ -132,6 +141,9 @@ func (c Config) Validate() error {
 		if d.d < 0 {
 			return bad(d.field, d.d, "more than 0")
 		}
+	}
+	if c.IdleWait > MaxIdleWait {
+		return bad("IdleWait", c.IdleWait, fmt.Sprintf("at most %v", MaxIdleWait))
 	}
 	return nil
 }

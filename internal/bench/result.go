@@ -36,7 +36,11 @@ type Result struct {
 	BaselineHeapBytes  uint64 `json:"baseline_heap_bytes"`
 	BaselineRSSBytes   uint64 `json:"baseline_rss_bytes"`
 	BaselineGoroutines int    `json:"baseline_goroutines"`
-	// Measured with the cluster idle after bootstrap.
+	// Measured right after the last node joined.
+	HeapPerNodeJoinedBytes  float64 `json:"heap_per_node_joined_bytes"`
+	GoroutinesPerNodeJoined float64 `json:"goroutines_per_node_joined"`
+	// Measured with the cluster idle for IdleWaitUS after bootstrap.
+	IdleWaitUS        float64 `json:"idle_wait_us"`
 	HeapPerNodeBytes  float64 `json:"heap_per_node_bytes"`
 	RSSPerNodeBytes   float64 `json:"rss_per_node_bytes"`
 	GoroutinesPerNode float64 `json:"goroutines_per_node"`

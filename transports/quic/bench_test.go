@@ -51,7 +51,7 @@ func BenchmarkRoundTripBaseline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv, _ := tlsConfigs(cert, ALPN)
+		srv, _ := tlsConfigs(cert, ALPN, 0)
 		return srv
 	}
 	srvTLS, cliTLS := config(), config()
@@ -137,13 +137,17 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 
 // BenchmarkHandshake measures a full QUIC + TLS 1.3 handshake with certificate checks
 // on both sides, with X25519 (the transport's choice) and Go's default key exchange.
+// BenchmarkHandshake measures a connection's handshake and first request: full, with
+// X25519 alone or Go's default key exchanges, and resumed from a session ticket.
 func BenchmarkHandshake(b *testing.B) {
 	for _, kx := range []struct {
-		name   string
-		curves []tls.CurveID
+		name    string
+		curves  []tls.CurveID
+		resumed bool
 	}{
-		{"X25519", []tls.CurveID{tls.X25519}},
-		{"default", nil},
+		{"X25519", []tls.CurveID{tls.X25519}, false},
+		{"default", nil, false},
+		{"resumed", []tls.CurveID{tls.X25519}, true},
 	} {
 		b.Run(kx.name, func(b *testing.B) {
 			saved := curvePreferences
@@ -151,14 +155,19 @@ func BenchmarkHandshake(b *testing.B) {
 			a, srv := benchPair(b)
 			curvePreferences = saved
 			addr := net.UDPAddrFromAddrPort(srv.LocalAddr())
+			conf := a.clientTLSFor(srv.LocalAddr())
+			if !kx.resumed {
+				conf = conf.Clone()
+				conf.ClientSessionCache, conf.SessionTicketsDisabled = nil, true
+			}
 			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				conn, err := a.qt.Dial(ctx, addr, a.clientTLS, a.qconf)
+			handshake := func() bool {
+				conn, err := a.qt.Dial(ctx, addr, conf, a.qconf)
 				if err != nil {
 					b.Fatal(err)
 				}
-				// A first stream makes sure the server accepted the client's certificate.
+				// A first stream makes sure the server accepted the client's certificate,
+				// and lets the client receive its session ticket.
 				s, err := conn.OpenStream()
 				if err != nil {
 					b.Fatal(err)
@@ -172,6 +181,16 @@ func BenchmarkHandshake(b *testing.B) {
 					}
 				}
 				conn.CloseWithError(closeNormal, "")
+				return conn.ConnectionState().TLS.DidResume
+			}
+			if kx.resumed {
+				handshake() // a full one, for the first ticket
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if handshake() != kx.resumed {
+					b.Fatalf("resumed %v, want %v", !kx.resumed, kx.resumed)
+				}
 			}
 		})
 	}

@@ -7,9 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"time"
 
 	"kad/identity"
@@ -114,9 +117,15 @@ func peerIdentity(cs tls.ConnectionState) (certIdentity, error) {
 var curvePreferences = []tls.CurveID{tls.X25519}
 
 // tlsConfigs returns the server and client TLS configurations: TLS 1.3 only, the one
-// ALPN alpn, X25519 key exchange, and a certificate required and checked on both sides.
-func tlsConfigs(cert tls.Certificate, alpn string) (server, client *tls.Config) {
+// ALPN alpn, X25519 key exchange, a certificate required and checked on both sides, and
+// session tickets, the client keeping those of up to sessions peers (none if negative).
+func tlsConfigs(cert tls.Certificate, alpn string, sessions int) (server, client *tls.Config) {
 	verify := func(cs tls.ConnectionState) error {
+		if cs.DidResume {
+			// The certificate comes from the session that the full handshake which
+			// checked it issued, and the peer has proven it holds that session's secret.
+			return nil
+		}
 		_, err := checkCertificate(cs.PeerCertificates)
 		return err
 	}
@@ -128,15 +137,42 @@ func tlsConfigs(cert tls.Certificate, alpn string) (server, client *tls.Config) 
 		CurvePreferences: curvePreferences,
 		// Chains are not verified against CAs: a node's certificate is self-signed and
 		// checked by VerifyConnection instead.
-		InsecureSkipVerify:     true,
-		VerifyConnection:       verify,
-		SessionTicketsDisabled: true,
+		InsecureSkipVerify: true,
+		VerifyConnection:   verify,
 	}
 	server = base.Clone()
 	server.ClientAuth = tls.RequireAnyClientCert
 	client = base.Clone()
 	client.ServerName = "kad"
+	if sessions > 0 {
+		client.ClientSessionCache = tls.NewLRUClientSessionCache(sessions)
+	} else {
+		client.SessionTicketsDisabled = true
+	}
 	return server, client
+}
+
+// clientTLSFor returns the client configuration of a dial to addr. crypto/tls keys its
+// session cache by the server name, so each address gets its own: a ticket is offered
+// only to the address that issued it, and a different node now at that address cannot
+// decrypt it, so the handshake falls back to a full one that proves the new key.
+func (t *Transport) clientTLSFor(addr netip.AddrPort) *tls.Config {
+	if t.clientTLS.ClientSessionCache == nil {
+		return t.clientTLS
+	}
+	c := t.clientTLS.Clone()
+	c.ServerName = sessionName(addr)
+	return c
+}
+
+// sessionName is the TLS server name of a dial to addr: a DNS label, as SNI wants, that
+// names the address ("kad-" and the hexadecimal of its 16-byte IP and 2-byte port).
+func sessionName(addr netip.AddrPort) string {
+	ip := addr.Addr().As16()
+	var b [18]byte
+	copy(b[:], ip[:])
+	binary.BigEndian.PutUint16(b[16:], addr.Port())
+	return "kad-" + hex.EncodeToString(b[:])
 }
 
 // statelessResetKey derives the key of QUIC stateless resets from the node key, so a

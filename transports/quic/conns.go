@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	qgo "github.com/quic-go/quic-go"
 
@@ -25,8 +26,13 @@ type peerConn struct {
 	incoming bool
 
 	// Guarded by connCache.mu.
-	elem   *list.Element // in connCache.lru; nil once dropped
-	active int           // calls in flight
+	elem    *list.Element // in connCache.lru; nil once dropped
+	active  int           // calls in flight
+	serving int           // incoming requests being answered
+	// lastUse is when a stream of the connection last started or ended; linger how long
+	// it may then stay unused before it is closed (Options.Linger).
+	lastUse time.Time
+	linger  time.Duration
 }
 
 // match returns the Peer a call under want sees, or an error wrapping
@@ -65,6 +71,9 @@ type connCache struct {
 	lru    *list.List                   // every open connection, most recently used first
 	dials  map[netip.AddrPort]*pendingDial
 	keep   func(protocol.ID) bool // Options.Keep or SetKeep's; nil keeps none
+	// lingers holds the use of the connections that ended lately, by address, at most
+	// Options.MaxConns of them.
+	lingers map[netip.AddrPort]lingerMemo
 }
 
 // SetKeep replaces Options.Keep, for a node whose routing table exists only once the
@@ -81,6 +90,7 @@ func (c *connCache) init(keep func(protocol.ID) bool) {
 	c.byAddr = make(map[netip.AddrPort]*peerConn)
 	c.lru = list.New()
 	c.dials = make(map[netip.AddrPort]*pendingDial)
+	c.lingers = make(map[netip.AddrPort]lingerMemo)
 }
 
 func (c *connCache) len() int {
@@ -107,10 +117,107 @@ func (c *connCache) forget(pc *peerConn) {
 	c.mu.Unlock()
 }
 
+// release ends a call on pc.
 func (c *connCache) release(pc *peerConn) {
 	c.mu.Lock()
 	pc.active--
+	pc.lastUse = time.Now()
 	c.mu.Unlock()
+}
+
+// startServing records an incoming request on pc; endServing its end.
+func (c *connCache) startServing(pc *peerConn) {
+	c.mu.Lock()
+	pc.serving++
+	pc.lastUse = time.Now()
+	if pc.elem != nil {
+		c.lru.MoveToFront(pc.elem)
+	}
+	c.mu.Unlock()
+}
+
+func (c *connCache) endServing(pc *peerConn) {
+	c.mu.Lock()
+	pc.serving--
+	pc.lastUse = time.Now()
+	c.mu.Unlock()
+}
+
+// lingerMemo remembers, for an address whose connection ended, when that connection
+// was last used and the linger it had.
+type lingerMemo struct {
+	lastUse time.Time
+	linger  time.Duration
+}
+
+// lingerForLocked returns the linger of a new connection to or from addr (see
+// Options.Linger), and forgets the address's memo. A peer called again within
+// 2·MaxLinger of its connection's last use gets twice that gap, within [Linger,
+// MaxLinger]; an accepted connection gets Linger more.
+func (c *connCache) lingerForLocked(addr netip.AddrPort, incoming bool, now time.Time, o *Options) time.Duration {
+	d, hi := o.Linger, max(o.Linger, o.MaxLinger)
+	if m, ok := c.lingers[addr]; ok {
+		delete(c.lingers, addr)
+		if gap := now.Sub(m.lastUse); gap < 2*hi {
+			d = min(max(d, 2*gap), hi)
+		}
+	}
+	if incoming {
+		d += o.Linger
+	}
+	return min(d, o.IdleTimeout)
+}
+
+// endedLocked remembers the use of a connection that ended, for lingerForLocked, if
+// there is room, and forgets the memos too old to matter.
+func (c *connCache) endedLocked(pc *peerConn, now time.Time, o *Options) {
+	if len(c.lingers) >= o.MaxConns {
+		for addr, m := range c.lingers {
+			if now.Sub(m.lastUse) >= 2*max(o.Linger, o.MaxLinger) {
+				delete(c.lingers, addr)
+			}
+		}
+	}
+	if len(c.lingers) < o.MaxConns {
+		c.lingers[pc.addr] = lingerMemo{lastUse: pc.lastUse, linger: pc.linger}
+	}
+}
+
+// idleLocked removes from the cache, and returns, the connections with nothing in
+// flight that have stayed unused for their linger.
+func (c *connCache) idleLocked(now time.Time) []*peerConn {
+	var idle []*peerConn
+	for e := c.lru.Back(); e != nil; {
+		pc := e.Value.(*peerConn)
+		e = e.Prev()
+		if pc.active > 0 || pc.serving > 0 || now.Sub(pc.lastUse) < pc.linger {
+			continue
+		}
+		c.dropLocked(pc)
+		idle = append(idle, pc)
+	}
+	return idle
+}
+
+// lingerLoop closes, every quarter of Options.Linger, the connections that have been
+// unused for longer than their linger, until the transport closes.
+func (t *Transport) lingerLoop() {
+	tick := time.NewTicker(max(t.opts.Linger/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case now := <-tick.C:
+			t.cache.mu.Lock()
+			idle := t.cache.idleLocked(now)
+			t.cache.mu.Unlock()
+			for _, pc := range idle {
+				t.lingerClosed.Add(1)
+				pc.conn.CloseWithError(closeIdle, "idle")
+			}
+		}
+	}
 }
 
 // Eviction ranks, lowest evicted first.
@@ -177,6 +284,7 @@ func (t *Transport) conn(ctx context.Context, addr netip.AddrPort) (pc *peerConn
 		if pc.conn.Context().Err() == nil {
 			c.lru.MoveToFront(pc.elem)
 			pc.active++
+			pc.lastUse = time.Now()
 			c.mu.Unlock()
 			return pc, false, nil
 		}
@@ -200,6 +308,7 @@ func (t *Transport) conn(ctx context.Context, addr netip.AddrPort) (pc *peerConn
 	}
 	c.mu.Lock()
 	d.pc.active++
+	d.pc.lastUse = time.Now()
 	c.mu.Unlock()
 	return d.pc, true, nil
 }
@@ -209,7 +318,7 @@ func (t *Transport) conn(ctx context.Context, addr netip.AddrPort) (pc *peerConn
 func (t *Transport) dial(addr netip.AddrPort, d *pendingDial) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.opts.HandshakeTimeout)
 	defer cancel()
-	conn, err := t.qt.Dial(ctx, net.UDPAddrFromAddrPort(addr), t.clientTLS, t.qconf)
+	conn, err := t.qt.Dial(ctx, net.UDPAddrFromAddrPort(addr), t.clientTLSFor(addr), t.qconf)
 	var pc *peerConn
 	if err == nil {
 		t.dials.Add(1)
@@ -258,6 +367,9 @@ func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort, incoming bool)
 		peer:     transports.Peer{Addr: addr, ID: id.claimed, Verified: id.verified()},
 		incoming: incoming,
 	}
+	if conn.ConnectionState().TLS.DidResume {
+		t.resumed.Add(1)
+	}
 	c := &t.cache
 	c.mu.Lock()
 	if t.closed.Load() {
@@ -275,6 +387,8 @@ func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort, incoming bool)
 		}
 		c.dropLocked(victim)
 	}
+	pc.lastUse = time.Now()
+	pc.linger = c.lingerForLocked(addr, incoming, pc.lastUse, &t.opts)
 	pc.elem = c.lru.PushFront(pc)
 	c.byAddr[addr] = pc
 	t.goFunc(func() { t.serveConn(pc) })
@@ -331,7 +445,13 @@ func (t *Transport) acceptLoop() {
 // serveConn hands each stream the peer opens to serveStream, and drops the connection
 // from the cache once it has closed.
 func (t *Transport) serveConn(pc *peerConn) {
-	defer t.cache.forget(pc)
+	defer func() {
+		c := &t.cache
+		c.mu.Lock()
+		c.dropLocked(pc)
+		c.endedLocked(pc, time.Now(), &t.opts)
+		c.mu.Unlock()
+	}()
 	for {
 		s, err := pc.conn.AcceptStream(t.ctx)
 		if err != nil {

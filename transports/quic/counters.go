@@ -20,6 +20,8 @@ func (t *Transport) Counters() []transports.Counter {
 		{Name: "refused_handshakes_per_subnet", Help: "Incoming QUIC connections refused because their source subnet held Options.MaxHandshakesPerSubnet handshakes in progress.", Value: float64(s.RefusedHandshakesPerSubnet)},
 		{Name: "refused_full", Help: "Incoming QUIC connections refused because only kept peers' connections could have made room.", Value: float64(s.RefusedFull)},
 		{Name: "retries", Help: "Incoming QUIC handshakes asked to prove their source address with a Retry.", Value: float64(s.Retries)},
+		{Name: "resumed", Help: "QUIC handshakes, either side, that resumed a TLS session.", Value: float64(s.Resumed)},
+		{Name: "linger_closed", Help: "QUIC connections closed for staying unused longer than their linger.", Value: float64(s.LingerClosed)},
 		{Name: "conns", Help: "QUIC connections open now.", Value: float64(s.Conns), Gauge: true},
 	}
 }

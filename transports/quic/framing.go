@@ -33,6 +33,7 @@ const (
 const (
 	closeNormal  qgo.ApplicationErrorCode = 0x0 // shutdown
 	closeEvicted qgo.ApplicationErrorCode = 0x1 // over the connection cap
+	closeIdle    qgo.ApplicationErrorCode = 0x2 // unused for its linger (Options.Linger)
 )
 
 // requestTimeout bounds how long an incoming request may take to arrive and its response
@@ -93,6 +94,8 @@ func (t *Transport) serveStream(pc *peerConn, s *qgo.Stream) {
 		s.CancelWrite(codeNotServing)
 		return
 	}
+	t.cache.startServing(pc)
+	defer t.cache.endServing(pc)
 	s.SetReadDeadline(time.Now().Add(requestTimeout))
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

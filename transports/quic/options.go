@@ -19,6 +19,21 @@ type Options struct {
 	// call whose handler stays silent longer fails with the connection, so it must
 	// exceed the longest call. Default 30s.
 	IdleTimeout time.Duration
+	// Linger closes a connection once no stream has used it for this long, so that a
+	// peer called once does not hold quic-go's goroutines and buffers for IdleTimeout.
+	// A peer called again within 2·MaxLinger of its last connection's last use gets
+	// twice that gap, within [Linger, MaxLinger]: a peer called every few seconds keeps
+	// its connection. A connection the peer dialed gets Linger more, so that the
+	// dialing side, which knows its own use, normally closes first. A new connection to
+	// a peer dialed before resumes its TLS session (SessionCache). Default 2s; negative
+	// closes connections only at IdleTimeout.
+	Linger time.Duration
+	// MaxLinger bounds what Linger learns. Default 10s, at most IdleTimeout.
+	MaxLinger time.Duration
+	// SessionCache is how many peers' TLS session tickets the dialing side keeps, one per
+	// peer address, least recently used dropped first. Default 512; negative keeps none
+	// and makes every connection a full handshake.
+	SessionCache int
 	// MaxConns caps the open connections, dialed and accepted together. When a new one
 	// would exceed it, one is closed: an incoming connection from a peer Keep does not
 	// know first, then one this node dialed to such a peer, least recently used first
@@ -73,6 +88,9 @@ type Options struct {
 
 const (
 	defaultIdleTimeout      = 30 * time.Second
+	defaultLinger           = 2 * time.Second
+	defaultMaxLinger        = 10 * time.Second
+	defaultSessionCache     = 512
 	defaultMaxConns         = 512
 	defaultHandshakeTimeout = 5 * time.Second
 	defaultMaxStreams       = 256
@@ -90,6 +108,9 @@ func (o Options) withDefaults() Options {
 	}
 	o.IdleTimeout = cmp.Or(o.IdleTimeout, defaultIdleTimeout)
 	o.MaxConns = cmp.Or(o.MaxConns, defaultMaxConns)
+	o.Linger = cmp.Or(o.Linger, defaultLinger)
+	o.MaxLinger = cmp.Or(o.MaxLinger, defaultMaxLinger)
+	o.SessionCache = cmp.Or(o.SessionCache, defaultSessionCache)
 	o.HandshakeTimeout = cmp.Or(o.HandshakeTimeout, defaultHandshakeTimeout)
 	o.MaxStreamsPerConn = cmp.Or(o.MaxStreamsPerConn, defaultMaxStreams)
 	o.MaxConnsPerIP = cmp.Or(o.MaxConnsPerIP, defaultMaxConnsPerIP)
@@ -104,6 +125,8 @@ func (o Options) validate() error {
 	switch {
 	case o.IdleTimeout < 0:
 		return fmt.Errorf("quic: IdleTimeout %v is negative", o.IdleTimeout)
+	case o.MaxLinger < 0:
+		return fmt.Errorf("quic: MaxLinger %v is negative", o.MaxLinger)
 	case o.MaxConns < 0:
 		return fmt.Errorf("quic: MaxConns %d is negative", o.MaxConns)
 	case o.HandshakeTimeout < 0:

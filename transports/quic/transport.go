@@ -58,6 +58,9 @@ type Transport struct {
 	// refusedFull counts incoming connections refused because only kept peers'
 	// connections could have made room.
 	refusedFull atomic.Int64
+	// resumed counts handshakes, either side, that resumed a TLS session; lingerClosed
+	// the connections closed for staying unused (Options.Linger).
+	resumed, lingerClosed atomic.Int64
 }
 
 // Listen opens a UDP socket on addr ("127.0.0.1:0" for a random port) and returns a
@@ -109,7 +112,7 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 	}
 	alpn := alpnFor(opts.Network)
 	guard := &alpnGuard{alpn: alpn, log: opts.Logger}
-	serverTLS, clientTLS := tlsConfigs(cert, alpn)
+	serverTLS, clientTLS := tlsConfigs(cert, alpn, opts.SessionCache)
 	serverTLS.GetConfigForClient = guard.getConfigForClient
 	qconf := &qgo.Config{
 		HandshakeIdleTimeout:  opts.HandshakeTimeout,
@@ -157,6 +160,9 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 	}
 	t.cache.init(opts.Keep)
 	t.goFunc(t.acceptLoop)
+	if opts.Linger > 0 {
+		t.goFunc(t.lingerLoop)
+	}
 	return t, nil
 }
 
@@ -216,6 +222,12 @@ type Stats struct {
 	// Retry first, because new handshakes arrived faster than Options.RetryAbove or
 	// their source was at one of its limits.
 	Retries int64
+	// Resumed counts the handshakes of Dials and Accepts that resumed a TLS session
+	// instead of exchanging certificates and signatures.
+	Resumed int64
+	// LingerClosed counts the connections this node closed for staying unused longer
+	// than their linger (Options.Linger).
+	LingerClosed int64
 }
 
 // Stats returns the transport's counters. It is safe for concurrent use.
@@ -228,6 +240,8 @@ func (t *Transport) Stats() Stats {
 		RefusedHandshakesPerSubnet: t.limits.refusedHandshakesSubnet.Load(),
 		RefusedFull:                t.refusedFull.Load(),
 		Retries:                    t.rate.retries.Load(),
+		Resumed:                    t.resumed.Load(),
+		LingerClosed:               t.lingerClosed.Load(),
 	}
 }
 
