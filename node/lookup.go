@@ -86,7 +86,9 @@ type lookupResult struct {
 
 // runLookup keeps up to alpha requests in flight to the closest candidates not yet asked;
 // a request unanswered after straggler stops counting against alpha, so one slow peer never
-// stalls the lookup, and one unanswered after timeout fails. It ends when the k closest
+// stalls the lookup, and one unanswered after timeout fails. Once alpha answers in a row
+// name no contact closer than the closest seen, it asks every one of the k closest not
+// yet asked at once (the last round of paper §2.3). It ends when the k closest
 // candidates that did not fail have all answered, or, for a value lookup, at the first
 // value. One timer serves all its requests. Every goroutine it starts has ended when it
 // returns; a reply that comes after its request timed out is ignored. The result is
@@ -106,8 +108,13 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	var (
 		shortlist []*candidate // sorted by distance to target
 		known     = map[protocol.ID]bool{p.self: true}
-		replies   = make(chan reply, p.alpha)
-		timer     = time.NewTimer(time.Hour)
+		// The last round (paper §2.3): once alpha replies in a row bring no contact
+		// closer than the closest seen, the lookup asks all of the k closest it has not
+		// asked at once, rather than alpha at a time.
+		stale   int
+		limit   = p.alpha
+		replies = make(chan reply, p.alpha)
+		timer   = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
 	defer timer.Stop()
@@ -166,7 +173,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			case candFailed:
 				continue
 			case candFresh:
-				if inFlight < p.alpha {
+				if inFlight < limit {
 					send(c)
 					inFlight++
 				}
@@ -235,6 +242,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				res.closest = answered(shortlist, p.k)
 				return res, nil
 			}
+			closest := shortlist[0]
 			for _, c := range r.contacts {
 				// The claim is asked here rather than in add, which must stay small
 				// enough to inline: else the shortlist moves to the heap, and the
@@ -242,6 +250,11 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				if protocol.CheckAddr(c.Addr) == nil && (p.claim == nil || p.claim(c.ID)) {
 					add(c, r.cand.depth+1)
 				}
+			}
+			if shortlist[0] != closest {
+				stale = 0
+			} else if stale++; stale >= p.alpha {
+				limit = p.k
 			}
 		}
 		// Drain the timer so the next Reset starts clean.
