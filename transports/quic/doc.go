@@ -77,8 +77,9 @@
 //
 // A responder allows Options.MaxStreamsPerConn (default 256) concurrent streams per
 // connection and gives a request 10 s to arrive and its response to be sent.
-// CONNECTION_CLOSE carries application code 0x0 on shutdown and 0x1 when a connection
-// is closed to stay within Options.MaxConns.
+// CONNECTION_CLOSE carries application code 0x0 on shutdown, 0x1 when a connection
+// is closed to stay within Options.MaxConns, and 0x2 when it closes unused (see
+// Connections).
 //
 // # Connections
 //
