@@ -39,6 +39,12 @@ type lookupParams struct {
 	straggler, timeout time.Duration
 	timeouts           func(protocol.Contact) (straggler, timeout time.Duration)
 	query              query
+	// lastRound turns on the last round of paper §2.3: once alpha answers in a row name
+	// no contact closer than the closest seen, ask all of the k closest not yet asked at
+	// once. A node lookup sets it, since it must hear from the k closest anyway; a value
+	// lookup does not, since it ends at the first value and would pay up to k-alpha
+	// requests more for it (a third more RPCs per get at 2,000 nodes, no faster).
+	lastRound bool
 	// timedOut, when set, is told of each request the lookup gave up on (the node counts
 	// it against the contact in its routing table).
 	timedOut func(protocol.Contact)
@@ -86,9 +92,9 @@ type lookupResult struct {
 
 // runLookup keeps up to alpha requests in flight to the closest candidates not yet asked;
 // a request unanswered after straggler stops counting against alpha, so one slow peer never
-// stalls the lookup, and one unanswered after timeout fails. Once alpha answers in a row
-// name no contact closer than the closest seen, it asks every one of the k closest not
-// yet asked at once (the last round of paper §2.3). It ends when the k closest
+// stalls the lookup, and one unanswered after timeout fails. With lastRound, once alpha
+// answers in a row name no contact closer than the closest seen, it asks every one of
+// the k closest not yet asked at once (paper §2.3). It ends when the k closest
 // candidates that did not fail have all answered, or, for a value lookup, at the first
 // value. One timer serves all its requests. Every goroutine it starts has ended when it
 // returns; a reply that comes after its request timed out is ignored. The result is
@@ -253,7 +259,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			}
 			if shortlist[0] != closest {
 				stale = 0
-			} else if stale++; stale >= p.alpha {
+			} else if stale++; stale >= p.alpha && p.lastRound {
 				limit = p.k
 			}
 		}
@@ -336,6 +342,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		straggler: n.cfg.StragglerDelay,
 		timeout:   n.cfg.RPCTimeout,
 		timeouts:  n.timeouts,
+		lastRound: !findValue,
 		query: func(ctx context.Context, c protocol.Contact) queryReply {
 			reply, err := n.call(ctx, c, &protocol.Message{Type: typ, Key: target})
 			switch {

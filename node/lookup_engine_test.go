@@ -114,7 +114,8 @@ func TestRunLookup(t *testing.T) {
 		asked       []byte // each must have been asked
 		notAsked    []byte // none of these may have been asked
 		timedOut    []byte // reported to timedOut, in any order
-		maxInFlight int    // at most this many requests out at once; 0: alpha
+		lastRound   bool
+		maxInFlight int // at most this many requests out at once; 0: alpha
 		longest     time.Duration
 		rounds      int
 		hops        int // 0: as rounds
@@ -155,13 +156,27 @@ func TestRunLookup(t *testing.T) {
 			},
 			closest: []byte{1, 2, 3, 4, 5, 6, 7, 8},
 			// 3 at first; their answers name no one, so the other 5 at once.
+			lastRound:   true,
 			maxInFlight: 5,
 			longest:     2 * rtt,
 			rounds:      1,
 		},
 		{
-			name: "alpha at a time while answers bring closer contacts",
-			k:    3, alpha: 1, seeds: []byte{60, 70, 80},
+			name: "without the last round, alpha requests in flight, no more",
+			k:    8, alpha: 3, seeds: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+			peers: map[byte]peer{
+				1: {delay: rtt}, 2: {delay: rtt}, 3: {delay: rtt}, 4: {delay: rtt},
+				5: {delay: rtt}, 6: {delay: rtt}, 7: {delay: rtt}, 8: {delay: rtt},
+			},
+			closest:     []byte{1, 2, 3, 4, 5, 6, 7, 8},
+			maxInFlight: 3,
+			longest:     3 * rtt, // 8 requests, 3 at a time
+			rounds:      1,
+		},
+		{
+			name:      "alpha at a time while answers bring closer contacts",
+			lastRound: true,
+			k:         3, alpha: 1, seeds: []byte{60, 70, 80},
 			peers: map[byte]peer{
 				// Each answer names a closer contact, so the last round never starts
 				// until 10, the closest, has answered.
@@ -262,19 +277,16 @@ func TestRunLookup(t *testing.T) {
 			name: "the cache goes to the closest that answered without the value",
 			k:    4, alpha: 1, seeds: []byte{10, 20, 30, 40},
 			peers: map[byte]peer{
-				// 10 fails, 20 answers without the value and names no one closer, so 30
-				// and 40 are asked at once (the last round); 30 holds it and answers
-				// first.
+				// 10 fails, 20 answers without the value, 30 holds it; 40 is not asked.
 				10: {delay: rtt, fail: true}, 20: {delay: rtt}, 30: {delay: rtt, value: "v"},
-				40: {delay: 2 * rtt},
+				40: {delay: rtt},
 			},
-			found:       "v",
-			closest:     []byte{20, 30},
-			cacheAt:     20,
-			asked:       []byte{10, 20, 30, 40},
-			maxInFlight: 2,
-			longest:     3 * rtt,
-			rounds:      1,
+			found:    "v",
+			closest:  []byte{20, 30},
+			cacheAt:  20,
+			notAsked: []byte{40},
+			longest:  3 * rtt,
+			rounds:   1,
 		},
 		{
 			name: "the cache's lifetime counts the unsettled candidates closer than it",
@@ -315,7 +327,7 @@ func TestRunLookup(t *testing.T) {
 				start := time.Now()
 				res, err := runLookup(t.Context(), lookupParams{
 					target: protocol.ID{}, self: protocol.ID{0}, seeds: seeds,
-					k: tt.k, alpha: tt.alpha, straggler: straggler, timeout: timeout,
+					k: tt.k, alpha: tt.alpha, straggler: straggler, timeout: timeout, lastRound: tt.lastRound,
 					query: query,
 					timedOut: func(c protocol.Contact) {
 						mu.Lock()
