@@ -24,6 +24,8 @@ type peerConn struct {
 	peer transports.Peer // as handlers see it
 	// incoming: the peer dialed this connection.
 	incoming bool
+	// dg carries requests in datagrams; nil when either side does not support them.
+	dg *dgConn
 
 	// Guarded by connCache.mu.
 	elem    *list.Element // in connCache.lru; nil once dropped
@@ -367,6 +369,9 @@ func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort, incoming bool)
 		peer:     transports.Peer{Addr: addr, ID: id.claimed, Verified: id.verified()},
 		incoming: incoming,
 	}
+	if st := conn.ConnectionState(); st.SupportsDatagrams.Local && st.SupportsDatagrams.Remote {
+		pc.dg = newDgConn()
+	}
 	if conn.ConnectionState().TLS.DidResume {
 		t.resumed.Add(1)
 	}
@@ -392,6 +397,9 @@ func (t *Transport) register(conn *qgo.Conn, addr netip.AddrPort, incoming bool)
 	pc.elem = c.lru.PushFront(pc)
 	c.byAddr[addr] = pc
 	t.goFunc(func() { t.serveConn(pc) })
+	if pc.dg != nil {
+		t.goFunc(func() { t.serveDatagrams(pc) })
+	}
 	c.mu.Unlock()
 	if victim != nil {
 		t.log.Debug("evicting connection", "addr", victim.addr, "incoming", victim.incoming)

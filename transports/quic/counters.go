@@ -22,6 +22,8 @@ func (t *Transport) Counters() []transports.Counter {
 		{Name: "retries", Help: "Incoming QUIC handshakes asked to prove their source address with a Retry.", Value: float64(s.Retries)},
 		{Name: "resumed", Help: "QUIC handshakes, either side, that resumed a TLS session.", Value: float64(s.Resumed)},
 		{Name: "linger_closed", Help: "QUIC connections closed for staying unused longer than their linger.", Value: float64(s.LingerClosed)},
+		{Name: "datagrams_dropped", Help: "QUIC datagrams dropped on arrival: malformed, unawaited responses, requests over the limit or already being answered.", Value: float64(s.DatagramsDropped)},
+		{Name: "datagram_calls", Help: "Calls answered in a QUIC datagram rather than on a stream.", Value: float64(s.DatagramCalls)},
 		{Name: "conns", Help: "QUIC connections open now.", Value: float64(s.Conns), Gauge: true},
 	}
 }

@@ -20,7 +20,7 @@ func TestCounters(t *testing.T) {
 		return got
 	}
 	// Every field of Stats is a counter, so that a new one is not left out.
-	if got := counters(a); len(got) != 12 || len(got) != reflect.TypeFor[Stats]().NumField() || got["dials"] != 1 || got["accepts"] != 0 || got["conns"] != 1 || got["wrong_network"] != 0 {
+	if got := counters(a); len(got) != 14 || len(got) != reflect.TypeFor[Stats]().NumField() || got["dials"] != 1 || got["accepts"] != 0 || got["conns"] != 1 || got["wrong_network"] != 0 {
 		t.Errorf("a: %v, want 1 dial, 0 accepts, 1 connection, no handshake of another network", got)
 	}
 	waitFor(t, "b's accept counted", func() bool { return b.Stats().Accepts == 1 })

@@ -66,7 +66,29 @@
 //	status 0x01  error   body is the handler's error, UTF-8, at most MaxErrorText (256)
 //	                     bytes; the caller's Call fails with transports.ErrRemote
 //
-// Other status bytes, an empty stream, or a body over its limit are malformed. A
+// Other status bytes, an empty stream, or a body over its limit are malformed.
+//
+// # Datagrams
+//
+// A request that fits in one packet goes as a QUIC DATAGRAM frame (RFC 9221) when both
+// ends support them (Options.NoDatagrams turns them off), and so does its response:
+// one packet each way, no stream, no goroutine per request on the caller's side. The
+// payload is a kind byte, the caller's 4-byte request ID (big-endian), and a body:
+//
+//	0x00  request      the request message
+//	0x01  OK           the response message
+//	0x02  error        the handler's error text (transports.ErrRemote)
+//	0x03  use stream   none: the response does not fit, the caller asks on a stream
+//	0x04  not serving  none
+//
+// QUIC does not retransmit datagrams, so the caller sends a request again, under the
+// same ID, after the connection's retransmission timeout (SRTT + 4·RTTVAR, at least
+// 20 ms), twice at most, doubling the wait; the responder drops a copy of a request it
+// is still answering. A malformed datagram, a response no call waits for, and a request
+// beyond MaxStreamsPerConn in progress on its connection are dropped and counted in
+// Stats.DatagramsDropped. On this loopback a datagram round trip takes 37-45 µs
+// against 58-108 µs on a stream, and a 50-node cluster's puts 3.9 ms against 6.4 ms at
+// the median (BENCHMARKS.md). A
 // responder refuses a stream by resetting both directions (RESET_STREAM and
 // STOP_SENDING) with an application error code:
 //

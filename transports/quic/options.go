@@ -34,6 +34,10 @@ type Options struct {
 	// peer address, least recently used dropped first. Default 512; negative keeps none
 	// and makes every connection a full handshake.
 	SessionCache int
+	// NoDatagrams turns off requests in QUIC datagrams: every request takes a stream.
+	// A transport with datagrams still serves streams, and uses them with a peer that
+	// has datagrams off.
+	NoDatagrams bool
 	// MaxConns caps the open connections, dialed and accepted together. When a new one
 	// would exceed it, one is closed: an incoming connection from a peer Keep does not
 	// know first, then one this node dialed to such a peer, least recently used first

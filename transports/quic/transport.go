@@ -61,6 +61,10 @@ type Transport struct {
 	// resumed counts handshakes, either side, that resumed a TLS session; lingerClosed
 	// the connections closed for staying unused (Options.Linger).
 	resumed, lingerClosed atomic.Int64
+	// dgDropped counts datagrams dropped: malformed, a response no call waited for, or
+	// a request over the per-connection limit or already being answered. dgCalls counts
+	// calls answered in a datagram.
+	dgDropped, dgCalls atomic.Int64
 }
 
 // Listen opens a UDP socket on addr ("127.0.0.1:0" for a random port) and returns a
@@ -119,6 +123,7 @@ func New(conn net.PacketConn, key ed25519.PrivateKey, opts Options) (*Transport,
 		MaxIdleTimeout:        opts.IdleTimeout,
 		MaxIncomingStreams:    int64(opts.MaxStreamsPerConn),
 		MaxIncomingUniStreams: -1,
+		EnableDatagrams:       !opts.NoDatagrams,
 		// A stream carries at most one message: let a whole one in without waiting for
 		// a window update, and cap what one connection may buffer.
 		InitialStreamReceiveWindow:     128 << 10,
@@ -228,6 +233,13 @@ type Stats struct {
 	// LingerClosed counts the connections this node closed for staying unused longer
 	// than their linger (Options.Linger).
 	LingerClosed int64
+	// DatagramsDropped counts the datagrams dropped on arrival: malformed ones,
+	// responses no call waited for (late, or sent again), and requests beyond
+	// Options.MaxStreamsPerConn in progress or already being answered.
+	DatagramsDropped int64
+	// DatagramCalls counts the calls of this node answered in a datagram rather than
+	// on a stream.
+	DatagramCalls int64
 }
 
 // Stats returns the transport's counters. It is safe for concurrent use.
@@ -242,6 +254,8 @@ func (t *Transport) Stats() Stats {
 		Retries:                    t.rate.retries.Load(),
 		Resumed:                    t.resumed.Load(),
 		LingerClosed:               t.lingerClosed.Load(),
+		DatagramsDropped:           t.dgDropped.Load(),
+		DatagramCalls:              t.dgCalls.Load(),
 	}
 }
 
@@ -272,7 +286,17 @@ func (t *Transport) Call(ctx context.Context, to protocol.Contact, req []byte) (
 			t.cache.release(pc)
 			return nil, peer, t.callErr(addr, err)
 		}
-		resp, connFailed, err := t.roundTrip(ctx, pc, req)
+		var (
+			resp       []byte
+			connFailed bool
+		)
+		err = errUseStream
+		if pc.dg != nil {
+			resp, connFailed, err = t.dgRoundTrip(ctx, pc, req)
+		}
+		if errors.Is(err, errUseStream) {
+			resp, connFailed, err = t.roundTrip(ctx, pc, req)
+		}
 		t.cache.release(pc)
 		if err == nil {
 			return resp, p, nil
