@@ -45,6 +45,11 @@ type lookupParams struct {
 	// lookup does not, since it ends at the first value and would pay up to k-alpha
 	// requests more for it (a third more RPCs per get at 2,000 nodes, no faster).
 	lastRound bool
+	// rtt, when set, gives the round trip a request to a contact is expected to take:
+	// of the fresh candidates about as close to the target as the closest fresh one
+	// (within proximitySlack bits of its common prefix with the target), the lookup
+	// asks the one expected fastest first. Unset: in order of distance alone.
+	rtt func(protocol.Contact) time.Duration
 	// timedOut, when set, is told of each request the lookup gave up on (the node counts
 	// it against the contact in its routing table).
 	timedOut func(protocol.Contact)
@@ -53,6 +58,11 @@ type lookupParams struct {
 	// saw first. It is asked from the lookup's goroutine; the seeds are not asked about.
 	claim func(protocol.ID) bool
 }
+
+// proximitySlack is how many bits less of a common prefix with the target than the
+// closest fresh candidate's another candidate may have and still be asked first for
+// being faster (lookupParams.rtt).
+const proximitySlack = 1
 
 // The states of a lookup candidate.
 const (
@@ -66,7 +76,9 @@ type candidate struct {
 	protocol.Contact
 	state     uint8
 	straggler bool // asked long enough ago that it no longer counts against alpha
-	depth     int  // hops from the routing table: seeds are 1
+	rttSet    bool // rtt holds lookupParams.rtt of the contact
+	rtt       time.Duration
+	depth     int // hops from the routing table: seeds are 1
 	sent      time.Time
 	// stragglerAfter and timeout are this request's (lookupParams).
 	stragglerAfter, timeout time.Duration
@@ -161,6 +173,36 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			}
 		}()
 	}
+	// nearest returns the fresh candidate to ask in place of first, the closest fresh
+	// one: of the next n candidates that did not fail, those within proximitySlack bits
+	// of first's common prefix with the target, the one expected fastest, the closest
+	// of those on a tie.
+	nearest := func(first *candidate, next []*candidate, n int) *candidate {
+		if p.rtt == nil {
+			return first
+		}
+		best, bestRTT := first, time.Duration(-1)
+		minCPL := p.target.CommonPrefixLen(first.ID) - proximitySlack
+		for _, c := range next {
+			if n == 0 || p.target.CommonPrefixLen(c.ID) < minCPL {
+				break
+			}
+			if c.state == candFailed {
+				continue
+			}
+			n--
+			if c.state != candFresh {
+				continue
+			}
+			if !c.rttSet {
+				c.rtt, c.rttSet = p.rtt(c.Contact), true
+			}
+			if bestRTT < 0 || c.rtt < bestRTT {
+				best, bestRTT = c, c.rtt
+			}
+		}
+		return best
+	}
 	for {
 		// Walk the k closest candidates that have not failed: ask fresh ones while fewer
 		// than alpha prompt requests are out, and see whether any is still unsettled.
@@ -171,7 +213,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			}
 		}
 		counted := 0
-		for _, c := range shortlist {
+		for i, c := range shortlist {
 			if counted == p.k {
 				break
 			}
@@ -179,8 +221,8 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			case candFailed:
 				continue
 			case candFresh:
-				if inFlight < limit {
-					send(c)
+				for c.state == candFresh && inFlight < limit {
+					send(nearest(c, shortlist[i:], p.k-counted))
 					inFlight++
 				}
 				pending = true
@@ -342,6 +384,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		straggler: n.cfg.StragglerDelay,
 		timeout:   n.cfg.RPCTimeout,
 		timeouts:  n.timeouts,
+		rtt:       n.expectedRTT,
 		lastRound: !findValue,
 		query: func(ctx context.Context, c protocol.Contact) queryReply {
 			reply, err := n.call(ctx, c, &protocol.Message{Type: typ, Key: target})

@@ -511,3 +511,42 @@ func TestRunLookupPerContactTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestRunLookupAsksFastFirst: of the fresh candidates about as close to the target as
+// the closest (within proximitySlack bits of its common prefix with the target), the
+// lookup asks the one expected fastest first; a faster one much farther waits its turn.
+func TestRunLookupAsksFastFirst(t *testing.T) {
+	if proximitySlack != 1 {
+		t.Fatalf("the script assumes proximitySlack 1, it is %d", proximitySlack)
+	}
+	// Common prefixes with the zero target: 0x10, 0x11: 3 bits; 0x24: 2; 0x40: 1.
+	rtts := map[byte]time.Duration{0x10: 100 * time.Millisecond, 0x11: 100 * time.Millisecond,
+		0x24: 5 * time.Millisecond, 0x40: time.Millisecond}
+	for _, tc := range []struct {
+		name string
+		rtt  func(protocol.Contact) time.Duration
+		want []byte
+	}{
+		{"by speed", func(c protocol.Contact) time.Duration { return rtts[c.ID[0]] }, []byte{0x24, 0x10, 0x11, 0x40}},
+		{"by distance", nil, []byte{0x10, 0x11, 0x24, 0x40}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &script{peers: map[byte]peer{}}
+				for d, rtt := range rtts {
+					s.peers[d] = peer{delay: rtt}
+				}
+				_, err := runLookup(t.Context(), lookupParams{
+					target: protocol.ID{}, seeds: contactsAt(0x10, 0x11, 0x24, 0x40), k: 4, alpha: 1,
+					straggler: time.Hour, timeout: time.Hour, query: s.query, rtt: tc.rtt,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(s.asked, tc.want) {
+					t.Errorf("asked %x, want %x", s.asked, tc.want)
+				}
+			})
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kad/protocol"
+	"kad/routing"
 	"kad/transports"
 )
 
@@ -32,9 +33,20 @@ const (
 // the table asks for are recorded by check, which also goes through here. A contact new
 // to the table is offered the records it should now hold (handOff).
 func (n *Node) record(c protocol.Contact, o outcome) {
+	n.recordRTT(c, o, 0)
+}
+
+// recordRTT is record of an answer that took rtt to come, which the routing table
+// takes into its estimates of c and its choice of contacts (routing.Table.SeenRTT).
+func (n *Node) recordRTT(c protocol.Contact, o outcome, rtt time.Duration) {
 	switch o {
 	case outcomeAnswered, outcomeRequested:
-		res := n.table.Seen(c)
+		var res routing.SeenResult
+		if o == outcomeAnswered && rtt > 0 {
+			res = n.table.SeenRTT(c, rtt)
+		} else {
+			res = n.table.Seen(c)
+		}
 		if res.Added && n.store.Len() > 0 {
 			// When the queue is full, replication brings the records within
 			// ReplicateInterval.
@@ -115,7 +127,7 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 	if err := n.closedErr(); err != nil {
 		return nil, err
 	}
-	reply, peer, err := n.exchange(ctx, to, req)
+	reply, peer, rtt, err := n.exchange(ctx, to, req)
 	if err != nil {
 		return nil, err
 	}
@@ -124,12 +136,12 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 		// gave (PROTOCOL.md, "Address validation"). Once: a peer that refuses its own
 		// token is answered with the ERROR.
 		n.counters.countSent(req.Type, SentErrorReply)
-		if reply, peer, err = n.exchange(ctx, to, req); err != nil {
+		if reply, peer, rtt, err = n.exchange(ctx, to, req); err != nil {
 			return nil, err
 		}
 	}
 	if reply.Flags&protocol.FlagClient == 0 && n.admissible(peer, reply.Sender) {
-		n.record(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered)
+		n.recordRTT(protocol.Contact{ID: reply.Sender, Addr: to.Addr}, outcomeAnswered, rtt)
 	} else if reply.Flags&protocol.FlagClient != 0 && reply.Sender == to.ID && n.table.ContainsAt(to) {
 		// It no longer serves. Only the contact called, at its address: a reply from a
 		// bootstrap address (no ID known) may claim any ID.
@@ -148,7 +160,7 @@ func (n *Node) call(ctx context.Context, to protocol.Contact, req *protocol.Mess
 // to.Addr last gave, or else, for a request whose answer may be large, the padding
 // that lets a node that has not validated this one's address answer in full. It keeps
 // the token the reply carries. Failures count as failures of to.
-func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, transports.Peer, error) {
+func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.Message) (*protocol.Message, transports.Peer, time.Duration, error) {
 	req.RPCID = protocol.NewRPCID()
 	req.Sender = n.self.ID
 	req.SenderAddr = n.advertisedAddr()
@@ -161,12 +173,12 @@ func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.
 	}
 	b, err := req.Encode()
 	if err != nil {
-		return nil, transports.Peer{}, err
+		return nil, transports.Peer{}, 0, err
 	}
 	if req.Token == nil && !n.provesAddrs && (req.Type == protocol.TypeFindNode || req.Type == protocol.TypeFindValue) {
 		req.Pad = padFor(len(b), n.cfg.K, n.self.Addr)
 		if b, err = req.Encode(); err != nil {
-			return nil, transports.Peer{}, err
+			return nil, transports.Peer{}, 0, err
 		}
 	}
 	n.counters.requestsSent.Add(1)
@@ -177,14 +189,14 @@ func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.
 		n.counters.requestsFailed.Add(1)
 		n.counters.countSent(req.Type, n.failure(err, sent))
 		if n.ctx.Err() != nil {
-			return nil, peer, ErrClosed
+			return nil, peer, 0, ErrClosed
 		}
 		// A request the caller gave up on says nothing of the peer, nor does a handler
 		// error from a peer that did answer.
 		if !errors.Is(err, context.Canceled) && !errors.Is(err, transports.ErrRemote) {
 			n.record(to, outcomeFailed)
 		}
-		return nil, peer, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
+		return nil, peer, 0, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
 	reply, err := protocol.Decode(raw)
 	if err != nil {
@@ -192,7 +204,7 @@ func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.
 		n.counters.requestsFailed.Add(1)
 		n.counters.countSent(req.Type, SentFailed)
 		n.record(to, outcomeFailed)
-		return nil, peer, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
+		return nil, peer, 0, fmt.Errorf("%s to %s: %w: %w", req.Type, to.Addr, ErrBadReply, err)
 	}
 	if err := n.checkReply(to, peer, req, reply); err != nil {
 		// Nor does one that does not fit the request: from another ID, the address now
@@ -200,16 +212,18 @@ func (n *Node) exchange(ctx context.Context, to protocol.Contact, req *protocol.
 		n.counters.requestsFailed.Add(1)
 		n.counters.countSent(req.Type, SentFailed)
 		n.record(to, outcomeFailed)
-		return nil, peer, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
+		return nil, peer, 0, fmt.Errorf("%s to %s: %w", req.Type, to.Addr, err)
 	}
 	if len(reply.Token) > 0 && !n.provesAddrs {
 		n.peerTokens.put(to.Addr, reply.Token)
 	}
-	if reply.Type != protocol.TypeError {
+	if reply.Type == protocol.TypeError {
 		// An ERROR may come before the work (a refusal), so it times nothing.
-		n.observeRTT(reply.Sender, time.Since(sent))
+		return reply, peer, 0, nil
 	}
-	return reply, peer, nil
+	rtt := time.Since(sent)
+	n.rtt.observe(rtt)
+	return reply, peer, rtt, nil
 }
 
 // failure is the outcome of a request sent at sent whose transport call failed with

@@ -46,14 +46,6 @@ func (e *rttEstimate) get() (srtt, rttvar time.Duration, ok bool) {
 	return time.Duration(e.srtt) * time.Microsecond, time.Duration(e.rttvar) * time.Microsecond, e.srtt != 0
 }
 
-// observeRTT takes a round trip to c, which answered, into the estimates.
-func (n *Node) observeRTT(id protocol.ID, rtt time.Duration) {
-	n.rtt.observe(rtt)
-	if !id.IsZero() {
-		n.table.ObserveRTT(id, rtt)
-	}
-}
-
 // timeouts returns the straggler delay and the timeout of a request to c.
 func (n *Node) timeouts(c protocol.Contact) (straggler, timeout time.Duration) {
 	srtt, rttvar, ok := n.table.RTT(c.ID)
@@ -66,4 +58,14 @@ func (n *Node) timeouts(c protocol.Contact) (straggler, timeout time.Duration) {
 	rto := srtt + 4*rttvar
 	timeout = min(max(timeoutFactor*rto, minRPCTimeout, n.cfg.RPCTimeout/4), n.cfg.RPCTimeout)
 	return min(max(rto, minStraggler), n.cfg.StragglerDelay, timeout), timeout
+}
+
+// expectedRTT returns the round trip a request to c is expected to take: its SRTT, or
+// the node's for a contact never timed, or 0 when the node has timed nothing.
+func (n *Node) expectedRTT(c protocol.Contact) time.Duration {
+	if srtt, _, ok := n.table.RTT(c.ID); ok {
+		return srtt
+	}
+	srtt, _, _ := n.rtt.get()
+	return srtt
 }

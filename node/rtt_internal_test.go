@@ -19,12 +19,17 @@ func TestAdaptiveTimeouts(t *testing.T) {
 	stranger := protocol.Contact{ID: protocol.ID{0x21}, Addr: netip.MustParseAddrPort("203.0.113.1:4000")}
 	n.table.Seen(near)
 	n.table.Seen(far)
+	// What an answer does: the node's estimate and the contact's take the round trip.
+	answered := func(c protocol.Contact, rtt time.Duration) {
+		n.rtt.observe(rtt)
+		n.recordRTT(c, outcomeAnswered, rtt)
+	}
 	if st, to := n.timeouts(stranger); st != 150*time.Millisecond || to != 2*time.Second {
 		t.Errorf("nothing timed: straggler %v, timeout %v; want the Config's 150ms, 2s", st, to)
 	}
 	for range 20 {
-		n.observeRTT(near.ID, 10*time.Millisecond)
-		n.observeRTT(far.ID, 300*time.Millisecond)
+		answered(near, 10*time.Millisecond)
+		answered(far, 300*time.Millisecond)
 	}
 	st, to := n.timeouts(near)
 	if floor := n.cfg.RPCTimeout / 4; to != floor || st >= 150*time.Millisecond {
@@ -39,7 +44,7 @@ func TestAdaptiveTimeouts(t *testing.T) {
 		t.Errorf("a stranger's timeout %v, want the node's, between the contacts'", to)
 	}
 	for range 20 {
-		n.observeRTT(far.ID, 5*time.Second)
+		answered(far, 5*time.Second)
 	}
 	if _, to := n.timeouts(far); to != 2*time.Second {
 		t.Errorf("5s round trips: timeout %v, want RPCTimeout", to)

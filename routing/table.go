@@ -133,7 +133,10 @@ const never = math.MinInt64
 
 type entry struct {
 	protocol.Contact
-	fails    uint32
+	fails uint32
+	// fast is set on a contact that took the place of a slower one (SeenRTT); at most
+	// half of a bucket's contacts may have.
+	fast     bool
 	lastSeen int64 // table time
 	// srtt and rttvar are the contact's smoothed round-trip time and its variation, in
 	// microseconds (RFC 6298 §2); srtt 0: no sample yet.
@@ -179,6 +182,30 @@ type SeenResult struct {
 // whose ID is known under another address stays as it is: the new address only becomes a
 // replacement, so an unverified claim cannot move a live contact.
 func (t *Table) Seen(c protocol.Contact) SeenResult {
+	return t.seen(c, 0)
+}
+
+// Proximity neighbour selection: a contact that answers faster than a bucket's slowest
+// takes its place (SeenRTT), so that lookups start with near contacts and each hop's
+// contacts are near the one before. The gain must be worth a change: the newcomer at
+// most half the slowest's SRTT, and pnsMinGain less.
+const pnsMinGain = 10 * time.Millisecond
+
+// SeenRTT is Seen for a contact that answered a request of this node's after rtt at the
+// address it was called at. Its round-trip estimates take the sample, as RFC 6298 §2
+// says: the first sample R sets SRTT to R and RTTVAR to R/2; later ones set RTTVAR to
+// 3/4 RTTVAR + 1/4 |SRTT - R|, then SRTT to 7/8 SRTT + 1/8 R. A new contact that
+// finds its bucket full takes the place of the bucket's slowest timed contact if it is
+// at most half as slow, and by pnsMinGain; the one it displaces, alive, waits in the
+// replacement cache. At most half of a bucket's contacts may have entered that way,
+// unless the one displaced did too: the others keep the paper's preference for contacts
+// seen longest (§2.2), so that near hosts, such as an attacker's, cannot take a bucket.
+func (t *Table) SeenRTT(c protocol.Contact, rtt time.Duration) SeenResult {
+	return t.seen(c, max(rtt, time.Microsecond))
+}
+
+// seen is Seen, and with rtt > 0 SeenRTT.
+func (t *Table) seen(c protocol.Contact, rtt time.Duration) SeenResult {
 	if c.ID == t.self {
 		return SeenResult{}
 	}
@@ -193,6 +220,9 @@ func (t *Table) Seen(c protocol.Contact) SeenResult {
 			return SeenResult{}
 		}
 		e.fails, e.lastSeen = 0, now
+		if rtt > 0 {
+			e.srtt, e.rttvar = SmoothRTT(e.srtt, e.rttvar, rtt)
+		}
 		copy(b.entries[i:], b.entries[i+1:])
 		b.entries[len(b.entries)-1] = e
 		return SeenResult{}
@@ -200,17 +230,61 @@ func (t *Table) Seen(c protocol.Contact) SeenResult {
 	if !t.admits(b, c) {
 		return SeenResult{}
 	}
+	e := entry{Contact: c, lastSeen: now}
+	if rtt > 0 {
+		e.srtt, e.rttvar = SmoothRTT(0, 0, rtt)
+	}
 	if len(b.entries) < t.k {
-		t.addEntry(b, entry{Contact: c, lastSeen: now})
+		t.addEntry(b, e)
 		b.removeReplacement(c.ID)
 		return SeenResult{Added: true}
 	}
-	b.addReplacement(entry{Contact: c, lastSeen: now}, t.k)
+	if rtt > 0 {
+		if i := t.slowest(b, e.srtt); i >= 0 {
+			slow := b.entries[i]
+			t.removeEntry(b, i)
+			b.removeReplacement(c.ID)
+			slow.fast = false
+			b.addReplacement(slow, t.k)
+			e.fast = true
+			t.addEntry(b, e)
+			return SeenResult{Added: true}
+		}
+	}
+	b.addReplacement(e, t.k)
 	if b.pinging || now-b.entries[0].lastSeen < int64(livenessWindow) {
 		return SeenResult{}
 	}
 	b.pinging = true
 	return SeenResult{Ping: b.entries[0].Contact}
+}
+
+// slowest returns the index of the contact of the full bucket b that a newcomer with
+// SRTT srtt (microseconds) displaces, or -1 for none (SeenRTT): the slowest timed one,
+// or, once half of b entered by displacing another, the slowest of those. t.mu is held.
+func (t *Table) slowest(b *bucket, srtt uint32) int {
+	fast := 0
+	for i := range b.entries {
+		if b.entries[i].fast {
+			fast++
+		}
+	}
+	onlyFast := 2*(fast+1) > t.k
+	slow := -1
+	for i := range b.entries {
+		e := &b.entries[i]
+		if e.srtt != 0 && (e.fast || !onlyFast) && (slow < 0 || e.srtt > b.entries[slow].srtt) {
+			slow = i
+		}
+	}
+	if slow < 0 {
+		return -1
+	}
+	s := b.entries[slow].srtt
+	if s < 2*srtt || time.Duration(s-min(srtt, s))*time.Microsecond < pnsMinGain {
+		return -1
+	}
+	return slow
 }
 
 // PingDone ends the liveness check Seen asked for: alive moves c to the tail of its
@@ -265,18 +339,6 @@ func (t *Table) Failed(id protocol.ID) {
 	b.entries[i].fails++
 	if len(b.replacements) > 0 || b.entries[i].fails >= maxFails {
 		t.evict(b, i)
-	}
-}
-
-// ObserveRTT takes a round trip of rtt to the contact id into its estimates, as RFC 6298
-// §2 does: the first sample R sets SRTT to R and RTTVAR to R/2; later ones set RTTVAR to
-// 3/4 RTTVAR + 1/4 |SRTT - R|, then SRTT to 7/8 SRTT + 1/8 R. A contact not in the table
-// is not remembered.
-func (t *Table) ObserveRTT(id protocol.ID, rtt time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if e := t.entryOf(id); e != nil {
-		e.srtt, e.rttvar = SmoothRTT(e.srtt, e.rttvar, rtt)
 	}
 }
 

@@ -488,10 +488,9 @@ func TestRTTEstimates(t *testing.T) {
 	if _, _, ok := tb.RTT(c.ID); ok {
 		t.Fatal("an unknown contact has an RTT")
 	}
-	tb.ObserveRTT(c.ID, time.Second) // not in the table: forgotten
-	tb.Seen(c)
+	tb.Seen(c) // heard from, never timed
 	if _, _, ok := tb.RTT(c.ID); ok {
-		t.Fatal("a sample taken before the contact entered was kept")
+		t.Fatal("a contact never timed has an RTT")
 	}
 	var srtt, rttvar float64
 	for i, ms := range []float64{100, 140, 60, 300, 100, 100, 100} {
@@ -502,7 +501,7 @@ func TestRTTEstimates(t *testing.T) {
 			rttvar = 0.75*rttvar + 0.25*math.Abs(srtt-r)
 			srtt = 0.875*srtt + 0.125*r
 		}
-		tb.ObserveRTT(c.ID, time.Duration(ms*float64(time.Millisecond)))
+		tb.SeenRTT(c, time.Duration(ms*float64(time.Millisecond)))
 		gotS, gotV, ok := tb.RTT(c.ID)
 		if !ok {
 			t.Fatalf("sample %d: no RTT", i)
@@ -514,4 +513,87 @@ func TestRTTEstimates(t *testing.T) {
 			t.Errorf("sample %d: rttvar %v, want %.0fµs", i, gotV, rttvar)
 		}
 	}
+}
+
+// timedBucket returns a table of bucket size k whose bucket prefix holds k contacts,
+// each timed at the round trip rtts gives it.
+func timedBucket(t *testing.T, prefix int, rtts ...time.Duration) (*Table, protocol.ID, []protocol.Contact) {
+	t.Helper()
+	self := protocol.ID{0x55}
+	rt := NewTable(self, len(rtts))
+	var cs []protocol.Contact
+	for i, rtt := range rtts {
+		c := protocol.Contact{ID: idAt(self, prefix, uint16(i)), Addr: addrN(i)}
+		cs = append(cs, c)
+		if res := rt.SeenRTT(c, rtt); !res.Added {
+			t.Fatalf("contact %d: got %+v, want added", i, res)
+		}
+	}
+	return rt, self, cs
+}
+
+// TestTableProximity: a newcomer that answers at most half as slowly as a full bucket's
+// slowest timed contact, by 10 ms or more, takes its place, and the one displaced waits
+// as a replacement; no more than half of a bucket enters that way; contacts never timed,
+// and gains too small, change nothing.
+func TestTableProximity(t *testing.T) {
+	ms := time.Millisecond
+	rt, self, cs := timedBucket(t, 2, 100*ms, 300*ms, 120*ms, 200*ms)
+	newcomer := func(n int) protocol.Contact {
+		return protocol.Contact{ID: idAt(self, 2, uint16(100+n)), Addr: addrN(100 + n)}
+	}
+	// 160 ms is not half of 300 ms: no change.
+	if res := rt.SeenRTT(newcomer(0), 160*ms); res.Added || rt.Contains(newcomer(0).ID) {
+		t.Fatalf("a newcomer not twice as fast entered: %+v", res)
+	}
+	// 20 ms displaces the slowest, 300 ms.
+	if res := rt.SeenRTT(newcomer(1), 20*ms); !res.Added || !rt.Contains(newcomer(1).ID) || rt.Contains(cs[1].ID) {
+		t.Fatalf("a newcomer 15 times faster: %+v; in table %v, slowest still in %v", res,
+			rt.Contains(newcomer(1).ID), rt.Contains(cs[1].ID))
+	}
+	if got, ok := rttOf(rt, newcomer(1)); !ok || got != 20*ms {
+		t.Errorf("newcomer's SRTT %v %v, want its sample 20ms", got, ok)
+	}
+	// 30 ms displaces 200 ms: half the bucket (2 of 4) has now entered by speed.
+	rt.SeenRTT(newcomer(2), 30*ms)
+	if !rt.Contains(newcomer(2).ID) || rt.Contains(cs[3].ID) {
+		t.Fatal("a second fast newcomer did not displace the 200 ms contact")
+	}
+	// A third would pass half: it may only displace one of the fast two, the 30 ms one,
+	// and 25 ms is not twice as fast.
+	if res := rt.SeenRTT(newcomer(3), 25*ms); res.Added {
+		t.Fatalf("a third fast newcomer entered against 120 ms while half the bucket came by speed: %+v", res)
+	}
+	if !rt.Contains(cs[0].ID) || !rt.Contains(cs[2].ID) {
+		t.Fatal("a contact that entered by age was displaced once half the bucket came by speed")
+	}
+	// 5 ms is 6 times faster than the fast 30 ms one, and 25 ms less: it takes its place.
+	if res := rt.SeenRTT(newcomer(4), 5*ms); !res.Added || rt.Contains(newcomer(2).ID) {
+		t.Fatalf("a newcomer much faster than a fast contact: %+v, 30 ms one still in %v", res, rt.Contains(newcomer(2).ID))
+	}
+	// The displaced one is alive, and the most recent replacement: it comes back first
+	// when a contact fails.
+	rt.Failed(newcomer(1).ID)
+	if !rt.Contains(newcomer(2).ID) || rt.Len() != 4 {
+		t.Fatalf("after a failure: the displaced 30 ms contact in the table %v, %d contacts; want it back, 4",
+			rt.Contains(newcomer(2).ID), rt.Len())
+	}
+
+	// Gains under pnsMinGain do not count: 1 ms against 8 ms.
+	rt, self, _ = timedBucket(t, 2, 8*ms, 8*ms)
+	near := protocol.Contact{ID: idAt(self, 2, 50), Addr: addrN(50)}
+	if res := rt.SeenRTT(near, ms); res.Added {
+		t.Fatalf("a newcomer 7 ms faster entered: %+v", res)
+	}
+
+	// Contacts never timed are never displaced.
+	rt, self, _ = fullBucket(t, 4, 2)
+	if res := rt.SeenRTT(protocol.Contact{ID: idAt(self, 2, 50), Addr: addrN(50)}, ms); res.Added {
+		t.Fatalf("a fast newcomer displaced a contact never timed: %+v", res)
+	}
+}
+
+func rttOf(rt *Table, c protocol.Contact) (time.Duration, bool) {
+	srtt, _, ok := rt.RTT(c.ID)
+	return srtt, ok
 }
