@@ -4,7 +4,9 @@
 // spares recently heard contacts a ping, eviction after repeated failures, and limits on
 // how many contacts may share a public subnet (AddrRule, Exempt and Subnet say which
 // addresses count where; Table.SetSubnetLimitsEverywhere makes loopback and private
-// addresses count too).
+// addresses count too), round-trip estimates per contact (RFC 6298), and proximity
+// neighbour selection: a contact that answers much faster than a full bucket's slowest
+// takes its place, in at most half of each bucket (Table.SeenRTT).
 //
 //	t := routing.NewTable(self, 20)
 //	if res := t.Seen(c); !res.Ping.ID.IsZero() {

@@ -23,6 +23,8 @@ const maxFails = 5
 // Table is a node's routing table: its contacts in IDBits k-buckets indexed by the length of the
 // common prefix with the node's own ID (paper §2.2). Each bucket is ordered least-recently
 // seen first and has a replacement cache of contacts that did not fit (paper §4.1).
+// Up to half of a full bucket may be taken by contacts that answered much faster than
+// the ones they displaced (SeenRTT), so that lookups go through near hosts.
 // It is safe for concurrent use; one mutex guards all of it, and no method blocks on I/O.
 type Table struct {
 	self protocol.ID
