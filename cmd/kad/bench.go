@@ -43,6 +43,7 @@ func benchFlagList() []cli.Flag {
 			Usage: "`DURATION` bound on one request to one node"},
 		&cli.DurationFlag{Name: "idle-wait", Value: bench.DefaultIdleWait,
 			Usage: "`DURATION` the joined cluster stays without traffic before the idle node is measured; 0 for none"},
+		cpuProfileFlag(),
 		&cli.StringFlag{Name: "plot",
 			Usage: "write the latency CDF of every phase to `FILE` (.png, .svg or .pdf)"},
 		&cli.DurationFlag{Name: "progress", Value: bench.DefaultProgressEvery,

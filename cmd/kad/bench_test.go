@@ -13,23 +13,24 @@ import (
 
 // benchPhase is the part of a phase of the JSON line the tests look at.
 type benchPhase struct {
-	Op              string  `json:"op"`
-	Mode            string  `json:"mode"`
-	Callers         int     `json:"callers"`
-	Count           int     `json:"count"`
-	OK              int     `json:"ok"`
-	Failed          int     `json:"failed"`
-	Local           int     `json:"local"`
-	P50             float64 `json:"p50_us"`
-	P90             float64 `json:"p90_us"`
-	P99             float64 `json:"p99_us"`
-	Max             float64 `json:"max_us"`
-	OpsPerSec       float64 `json:"ops_per_sec"`
-	RPCsPerOp       float64 `json:"rpcs_per_op"`
-	RPCsPerLookup   float64 `json:"rpcs_per_lookup"`
-	RoundsPerLookup float64 `json:"rounds_per_lookup"`
-	ReplicasMean    float64 `json:"replicas_mean"`
-	FirstError      string  `json:"first_error"`
+	Op              string             `json:"op"`
+	Mode            string             `json:"mode"`
+	Callers         int                `json:"callers"`
+	Count           int                `json:"count"`
+	OK              int                `json:"ok"`
+	Failed          int                `json:"failed"`
+	Local           int                `json:"local"`
+	P50             float64            `json:"p50_us"`
+	P90             float64            `json:"p90_us"`
+	P99             float64            `json:"p99_us"`
+	Max             float64            `json:"max_us"`
+	OpsPerSec       float64            `json:"ops_per_sec"`
+	RPCsPerOp       float64            `json:"rpcs_per_op"`
+	RPCsByType      map[string]float64 `json:"rpcs_by_type"`
+	RPCsPerLookup   float64            `json:"rpcs_per_lookup"`
+	RoundsPerLookup float64            `json:"rounds_per_lookup"`
+	ReplicasMean    float64            `json:"replicas_mean"`
+	FirstError      string             `json:"first_error"`
 }
 
 // benchJSON is the part of the JSON line the tests look at.
@@ -131,6 +132,14 @@ func checkBench(t *testing.T, res benchJSON, transport string, nodes, ops, paral
 			t.Errorf("%s: %d local, %v RPCs per op, %v RPCs and %v rounds per lookup", name,
 				p.Local, p.RPCsPerOp, p.RPCsPerLookup, p.RoundsPerLookup)
 		}
+		if len(p.RPCsByType) != 4 {
+			t.Errorf("%s: RPCs by type %v, want the four request types", name, p.RPCsByType)
+		}
+		// A put's replicas are its STOREs that succeeded, and the putting node's own
+		// store when it is among the k closest.
+		if p.Op == "put" && p.RPCsByType["STORE"] < p.ReplicasMean-1 {
+			t.Errorf("%s: %v STOREs per put for %v replicas", name, p.RPCsByType["STORE"], p.ReplicasMean)
+		}
 		if p.Op == "put" && (p.ReplicasMean < 1 || p.RPCsPerOp < p.RPCsPerLookup) {
 			t.Errorf("%s: %v replicas, %v RPCs per op, %v per lookup", name, p.ReplicasMean, p.RPCsPerOp, p.RPCsPerLookup)
 		}
@@ -182,6 +191,20 @@ func TestBenchPlot(t *testing.T) {
 	}
 	if !strings.Contains(out, path) {
 		t.Errorf("stdout does not name the plot %s:\n%s", path, out)
+	}
+}
+
+// TestBenchCPUProfile: --cpuprofile writes a profile that the runtime/pprof format
+// (gzip) starts.
+func TestBenchCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	runBenchCmd(t, "--nodes", "5", "--ops", "10", "--transport", "mem", "--cpuprofile", path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		t.Errorf("%s is not a gzipped profile: starts %q", path, b[:min(len(b), 8)])
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -37,7 +39,14 @@ func runMeasurement[R result](c *cli.Context, m measurement[R]) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	stdout := c.App.Writer
+	stopProfile, err := startCPUProfile(c.String("cpuprofile"))
+	if err != nil {
+		return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
+	}
 	res, err := m.run(ctx, stdout)
+	if perr := stopProfile(); perr != nil && err == nil {
+		err = perr
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return cli.Exit(fmt.Errorf("%s: interrupted", m.name), exitFailure)
@@ -58,6 +67,35 @@ func runMeasurement[R result](c *cli.Context, m measurement[R]) error {
 		return cli.Exit(err, exitFailure)
 	}
 	return nil
+}
+
+// cpuProfileFlag is --cpuprofile, of kad bench and kad sim.
+func cpuProfileFlag() cli.Flag {
+	return &cli.StringFlag{Name: "cpuprofile",
+		Usage: "write a CPU profile of the whole run to `FILE` (for go tool pprof)"}
+}
+
+// startCPUProfile starts profiling the process's CPU into the file at path and returns
+// what stops it and closes the file; with an empty path, nothing.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // progressFlags returns where progress goes and how often, from --progress: 0 on the

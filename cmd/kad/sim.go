@@ -50,6 +50,7 @@ func simFlagList() []cli.Flag {
 			Usage: "simulated time `D` between two rounds of gets during the scenario; 0 for a 24th of it"},
 		&cli.IntFlag{Name: "sample-gets", Value: sim.DefaultSampleGets,
 			Usage: "`G` gets in each round during the scenario"},
+		cpuProfileFlag(),
 		&cli.StringFlag{Name: "plot",
 			Usage: "write the hops, the latency CDF and the success over time to `FILE` (.png, .svg or .pdf)"},
 		&cli.Float64Flag{Name: "time-scale", Value: sim.DefaultTimeScale,

@@ -246,6 +246,20 @@ func (r *runner) phase(ctx context.Context, op, mode string, callers int, p *Pha
 	p.WallUS = us(wall)
 	p.OpsPerSec = figures.Ratio(float64(p.OK), wall.Seconds())
 	p.RPCsPerOp = float64(after.RequestsSent-before.RequestsSent) / float64(p.Count)
+	p.RPCsByType = make(map[string]float64, len(node.RequestTypes))
+	var unanswered uint64
+	for i, t := range node.RequestTypes {
+		var sent uint64
+		for o := range after.Sent[i] {
+			d := after.Sent[i][o] - before.Sent[i][o]
+			sent += d
+			if o != int(node.SentOK) && o != int(node.SentErrorReply) {
+				unanswered += d
+			}
+		}
+		p.RPCsByType[t.String()] = float64(sent) / float64(p.Count)
+	}
+	p.RPCsUnanswered = float64(unanswered) / float64(p.Count)
 	p.Lookups = after.Lookups - before.Lookups
 	p.RPCsPerLookup = figures.Ratio(float64(after.LookupRequests-before.LookupRequests), float64(p.Lookups))
 	p.RoundsPerLookup = figures.Ratio(float64(after.LookupRounds-before.LookupRounds), float64(p.Lookups))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kad/internal/figures"
+	"kad/node"
 )
 
 // Result is every figure of one run. Its JSON field names are stable: scripts read them
@@ -86,10 +87,16 @@ type Phase struct {
 	// From the nodes' counters, summed over nodes, across the phase: every RPC sent
 	// (lookups, STOREs of puts, caching STOREs of gets, pings of full buckets) per
 	// operation; and the iterative lookups run with their RPCs and rounds.
-	RPCsPerOp       float64 `json:"rpcs_per_op"`
-	Lookups         uint64  `json:"lookups"`
-	RPCsPerLookup   float64 `json:"rpcs_per_lookup"`
-	RoundsPerLookup float64 `json:"rounds_per_lookup"`
+	RPCsPerOp float64 `json:"rpcs_per_op"`
+	// RPCsByType is RPCsPerOp by request type (PING, STORE, FIND_NODE, FIND_VALUE),
+	// counting the RPCs that ended during the phase rather than those sent (the two
+	// differ by those in flight at its edges); RPCsUnanswered is, per operation, those
+	// that got no reply: timed out, canceled by the operation that sent them, or failed.
+	RPCsByType      map[string]float64 `json:"rpcs_by_type"`
+	RPCsUnanswered  float64            `json:"rpcs_unanswered"`
+	Lookups         uint64             `json:"lookups"`
+	RPCsPerLookup   float64            `json:"rpcs_per_lookup"`
+	RoundsPerLookup float64            `json:"rounds_per_lookup"`
 	// ReplicasMean is, for puts, the mean number of nodes that stored a value.
 	ReplicasMean float64 `json:"replicas_mean"`
 	// FirstError is the error of the first operation that failed, if any.
@@ -142,6 +149,11 @@ func writeTableRow(w io.Writer, p *Phase) {
 	case p.Op == opGet && p.Local > 0:
 		fmt.Fprintf(w, "       %d of %d gets answered from the caller's own store (every node holds the key)\n", p.Local, p.Count)
 	}
+	fmt.Fprintf(w, "       rpcs/op:")
+	for _, t := range node.RequestTypes {
+		fmt.Fprintf(w, " %s %.1f", t, p.RPCsByType[t.String()])
+	}
+	fmt.Fprintf(w, "; unanswered %.2f\n", p.RPCsUnanswered)
 	if p.FirstError != "" {
 		fmt.Fprintf(w, "       first failure: %s\n", p.FirstError)
 	}
