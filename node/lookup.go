@@ -53,6 +53,11 @@ type lookupParams struct {
 	// timedOut, when set, is told of each request the lookup gave up on (the node counts
 	// it against the contact in its routing table).
 	timedOut func(protocol.Contact)
+	// suspect, when set, says whether a contact failed this node's last request to it
+	// (suspects.go). A suspect is passed over, as one that failed is, unless the lookup
+	// runs out of others: when it would end with fewer than k answers (or, for a value
+	// lookup, without the value), it asks the closest suspects after all.
+	suspect func(protocol.Contact) bool
 	// claim, when set, says whether the lookup may take up a contact a reply named: a
 	// path of a disjoint lookup (disjoint.go) takes only the contacts that no other path
 	// saw first. It is asked from the lookup's goroutine; the seeds are not asked about.
@@ -70,6 +75,7 @@ const (
 	candWaiting         // asked, no answer yet
 	candAnswered        // answered
 	candFailed          // failed or timed out
+	candSuspect         // passed over: lookupParams.suspect said so when it was next
 )
 
 type candidate struct {
@@ -77,6 +83,7 @@ type candidate struct {
 	state     uint8
 	straggler bool // asked long enough ago that it no longer counts against alpha
 	rttSet    bool // rtt holds lookupParams.rtt of the contact
+	cleared   bool // asked although a suspect, or found not to be one
 	rtt       time.Duration
 	depth     int // hops from the routing table: seeds are 1
 	sent      time.Time
@@ -187,7 +194,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			if n == 0 || p.target.CommonPrefixLen(c.ID) < minCPL {
 				break
 			}
-			if c.state == candFailed {
+			if c.state == candFailed || c.state == candSuspect {
 				continue
 			}
 			n--
@@ -218,12 +225,22 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				break
 			}
 			switch c.state {
-			case candFailed:
+			case candFailed, candSuspect:
 				continue
 			case candFresh:
 				for c.state == candFresh && inFlight < limit {
-					send(nearest(c, shortlist[i:], p.k-counted))
+					next := nearest(c, shortlist[i:], p.k-counted)
+					if !next.cleared && p.suspect != nil {
+						if next.cleared = true; p.suspect(next.Contact) {
+							next.state = candSuspect
+							continue
+						}
+					}
+					send(next)
 					inFlight++
+				}
+				if c.state == candSuspect {
+					continue
 				}
 				pending = true
 			case candWaiting:
@@ -231,8 +248,11 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			}
 			counted++
 		}
-		if !pending {
+		if !pending && !reviveSuspects(shortlist, p.k) {
 			break
+		}
+		if !pending {
+			continue
 		}
 		// The next timer event: a request becoming a straggler, or timing out.
 		var next time.Time
@@ -323,6 +343,30 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	return res, nil
 }
 
+// reviveSuspects makes fresh again the closest suspects, as many as the lookup lacks
+// answers of its k, and reports whether it found any: the lookup would end short of k
+// answers, so they are asked after all.
+func reviveSuspects(shortlist []*candidate, k int) bool {
+	lack := k
+	for _, c := range shortlist {
+		if c.state == candAnswered {
+			lack--
+		}
+	}
+	revived := false
+	for _, c := range shortlist {
+		if lack <= 0 {
+			break
+		}
+		if c.state == candSuspect {
+			c.state = candFresh
+			revived = true
+			lack--
+		}
+	}
+	return revived
+}
+
 // answered returns up to k candidates that answered, closest first.
 func answered(shortlist []*candidate, k int) []protocol.Contact {
 	out := make([]protocol.Contact, 0, k)
@@ -343,7 +387,7 @@ func answered(shortlist []*candidate, k int) []protocol.Contact {
 func cacheTarget(shortlist []*candidate, finder *candidate) (protocol.Contact, int) {
 	closer := 0
 	for _, c := range shortlist {
-		if c == finder || c.state == candFailed {
+		if c == finder || c.state == candFailed || c.state == candSuspect {
 			continue
 		}
 		if c.state != candAnswered {
@@ -385,6 +429,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		timeout:   n.cfg.RPCTimeout,
 		timeouts:  n.timeouts,
 		rtt:       n.expectedRTT,
+		suspect:   n.suspect,
 		lastRound: !findValue,
 		query: func(ctx context.Context, c protocol.Contact) queryReply {
 			reply, err := n.call(ctx, c, &protocol.Message{Type: typ, Key: target})

@@ -550,3 +550,72 @@ func TestRunLookupAsksFastFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestRunLookupPassesOverSuspects: contacts the suspect function names (their last
+// request failed) are not asked while the others fill the result, whether they are seeds
+// or named in a reply, so dead ones cost the lookup no timeout; when the others are too
+// few, the closest suspects are asked after all.
+func TestRunLookupPassesOverSuspects(t *testing.T) {
+	suspects := map[byte]bool{0x01: true, 0x02: true, 0x05: true}
+	suspect := func(c protocol.Contact) bool { return suspects[c.ID[0]] }
+	for _, tc := range []struct {
+		name       string
+		peers      map[byte]peer
+		seeds      []byte
+		k          int
+		value      bool
+		wantAsked  []byte // in any order
+		wantResult []byte
+		wantFound  bool
+	}{
+		{
+			name: "enough others",
+			peers: map[byte]peer{0x01: {silent: true}, 0x02: {silent: true}, 0x05: {silent: true},
+				0x10: {knows: []byte{0x05}}, 0x20: {}, 0x30: {}, 0x40: {}},
+			seeds: []byte{0x01, 0x02, 0x10, 0x20, 0x30, 0x40}, k: 3,
+			wantAsked: []byte{0x10, 0x20, 0x30}, wantResult: []byte{0x10, 0x20, 0x30},
+		},
+		{
+			name:  "too few others",
+			peers: map[byte]peer{0x01: {}, 0x02: {silent: true}, 0x10: {}},
+			seeds: []byte{0x01, 0x02, 0x10}, k: 2,
+			wantAsked: []byte{0x10, 0x01}, wantResult: []byte{0x01, 0x10},
+		},
+		{
+			name:  "the value at a suspect",
+			peers: map[byte]peer{0x01: {value: "v"}, 0x10: {}, 0x20: {}},
+			seeds: []byte{0x01, 0x10, 0x20}, k: 3, value: true,
+			wantAsked: []byte{0x10, 0x20, 0x01}, wantFound: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &script{peers: tc.peers}
+				start := time.Now()
+				res, err := runLookup(t.Context(), lookupParams{
+					target: protocol.ID{}, seeds: contactsAt(tc.seeds...), k: tc.k, alpha: 3,
+					straggler: time.Second, timeout: time.Second, query: s.query, suspect: suspect,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if took := time.Since(start); took >= time.Second {
+					t.Errorf("took %v: waited on a suspect", took)
+				}
+				asked := slices.Clone(s.asked)
+				slices.Sort(asked)
+				want := slices.Clone(tc.wantAsked)
+				slices.Sort(want)
+				if !slices.Equal(asked, want) {
+					t.Errorf("asked %x, want %x", s.asked, tc.wantAsked)
+				}
+				if res.found != tc.wantFound {
+					t.Errorf("found %v, want %v", res.found, tc.wantFound)
+				}
+				if !tc.value && !slices.Equal(firstBytes(res.closest), tc.wantResult) {
+					t.Errorf("result %x, want %x", firstBytes(res.closest), tc.wantResult)
+				}
+			})
+		})
+	}
+}

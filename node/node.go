@@ -70,6 +70,8 @@ type Node struct {
 
 	// rtt is the node's round-trip estimate over all contacts (rtt.go).
 	rtt rttEstimate
+	// suspects are the contacts outside the table whose last request failed (suspects.go).
+	suspects suspectCache
 	// reach is the node's reachability and the dial-backs it does for others.
 	reach reach
 
@@ -100,11 +102,12 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:   cfg,
-		tr:    tr,
-		log:   cfg.Logger,
-		store: cfg.Store,
-		pings: newQueue[protocol.Contact](pingQueueLen),
+		cfg:      cfg,
+		tr:       tr,
+		log:      cfg.Logger,
+		store:    cfg.Store,
+		pings:    newQueue[protocol.Contact](pingQueueLen),
+		suspects: newSuspectCache(),
 
 		newcomers: newQueue[newcomer](newcomerQueueLen),
 		probes:    newQueue[protocol.Contact](probeQueueLen),

@@ -41,6 +41,7 @@ func (n *Node) record(c protocol.Contact, o outcome) {
 func (n *Node) recordRTT(c protocol.Contact, o outcome, rtt time.Duration) {
 	switch o {
 	case outcomeAnswered, outcomeRequested:
+		n.suspects.heard(c.ID)
 		var res routing.SeenResult
 		if o == outcomeAnswered && rtt > 0 {
 			res = n.table.SeenRTT(c, rtt)
@@ -64,7 +65,9 @@ func (n *Node) recordRTT(c protocol.Contact, o outcome, rtt time.Duration) {
 		}
 	case outcomeFailed:
 		if !c.ID.IsZero() {
-			n.table.Failed(c.ID)
+			if !n.table.Failed(c.ID) {
+				n.suspects.failed(c.ID, time.Now())
+			}
 		}
 	}
 }

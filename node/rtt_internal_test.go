@@ -50,3 +50,38 @@ func TestAdaptiveTimeouts(t *testing.T) {
 		t.Errorf("5s round trips: timeout %v, want RPCTimeout", to)
 	}
 }
+
+// TestSuspects: a contact is a suspect once a request to it failed, in the routing table
+// (Failing) or outside it (the suspect cache), until it answers or sends a request, or,
+// outside the table, until suspectTTL passes.
+func TestSuspects(t *testing.T) {
+	n := udpNode(t, protocol.KeyFromString("s"), 1, false)
+	inTable := protocol.Contact{ID: protocol.ID{0x81}, Addr: netip.MustParseAddrPort("192.0.2.1:4000")}
+	stranger := protocol.Contact{ID: protocol.ID{0x21}, Addr: netip.MustParseAddrPort("203.0.113.1:4000")}
+	n.table.Seen(inTable)
+	if n.suspect(inTable) || n.suspect(stranger) {
+		t.Fatal("a suspect before any failure")
+	}
+	n.record(inTable, outcomeFailed)
+	n.record(stranger, outcomeFailed)
+	if !n.suspect(inTable) || !n.suspect(stranger) {
+		t.Fatalf("after a failure: suspect %v (in the table), %v (outside); want both", n.suspect(inTable), n.suspect(stranger))
+	}
+	if !n.table.Contains(inTable.ID) || n.table.Contains(stranger.ID) {
+		t.Fatal("the failures moved contacts in or out of the table")
+	}
+	n.record(inTable, outcomeAnswered)
+	n.record(stranger, outcomeRequested)
+	if n.suspect(inTable) || n.suspect(stranger) {
+		t.Errorf("heard from again: suspect %v (in the table), %v (outside); want neither", n.suspect(inTable), n.suspect(stranger))
+	}
+	now := time.Now()
+	n.suspects.failed(stranger.ID, now.Add(-suspectTTL))
+	if n.suspect(stranger) {
+		t.Error("still a suspect suspectTTL after its failure")
+	}
+	n.suspects.failed(stranger.ID, now)
+	if !n.suspects.has(stranger.ID, now.Add(suspectTTL-time.Second)) {
+		t.Error("no longer a suspect before suspectTTL")
+	}
+}

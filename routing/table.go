@@ -325,23 +325,34 @@ func (t *Table) PingDropped(c protocol.Contact) {
 }
 
 // Failed records that c did not answer an RPC. It is evicted at once if a replacement
-// waits, or after maxFails failures in a row.
-func (t *Table) Failed(id protocol.ID) {
+// waits, or after maxFails failures in a row. It reports whether c is still in the
+// table (Failing from then on).
+func (t *Table) Failed(id protocol.ID) (kept bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.bucketFor(id)
 	if b == nil {
-		return
+		return false
 	}
 	i := b.index(id)
 	if i < 0 {
 		b.removeReplacement(id)
-		return
+		return false
 	}
 	b.entries[i].fails++
 	if len(b.replacements) > 0 || b.entries[i].fails >= maxFails {
 		t.evict(b, i)
+		return false
 	}
+	return true
+}
+
+// Failing reports whether id is in the table and its last RPC failed.
+func (t *Table) Failing(id protocol.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.entryOf(id)
+	return e != nil && e.fails > 0
 }
 
 // entryOf returns the table's entry of the contact id, or nil. t.mu is held.

@@ -104,22 +104,28 @@ func TestTableFailedEvictsWithReplacement(t *testing.T) {
 	c := protocol.Contact{ID: idAt(self, 10, 3), Addr: addrN(3)}
 	rt.Seen(a)
 	rt.Seen(b)
-	// Without a replacement, a contact survives maxFails-1 failures.
+	if rt.Failing(a.ID) {
+		t.Fatal("a contact that never failed is Failing")
+	}
+	// Without a replacement, a contact survives maxFails-1 failures, Failing.
 	for range maxFails - 1 {
-		rt.Failed(a.ID)
+		if !rt.Failed(a.ID) {
+			t.Fatal("Failed reports the contact gone before maxFails failures")
+		}
 	}
-	if !rt.Contains(a.ID) {
-		t.Fatalf("contact dropped before %d failures with no replacement", maxFails)
+	if !rt.Contains(a.ID) || !rt.Failing(a.ID) {
+		t.Fatalf("contact dropped before %d failures with no replacement, or not Failing", maxFails)
 	}
-	rt.Failed(a.ID)
-	if rt.Contains(a.ID) {
+	if rt.Failed(a.ID) || rt.Contains(a.ID) || rt.Failing(a.ID) {
 		t.Fatalf("contact kept after %d failures", maxFails)
 	}
 	rt.Seen(a)
+	if rt.Failing(a.ID) {
+		t.Fatal("a contact seen again is still Failing")
+	}
 	rt.Seen(c) // bucket full: c becomes a replacement
 	rt.PingDone(b, true)
-	rt.Failed(a.ID)
-	if rt.Contains(a.ID) || !rt.Contains(c.ID) {
+	if rt.Failed(a.ID) || rt.Contains(a.ID) || !rt.Contains(c.ID) {
 		t.Fatalf("failed contact not replaced at once by the waiting replacement")
 	}
 }
