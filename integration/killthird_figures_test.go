@@ -1,12 +1,14 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +87,9 @@ func killThirdFigures(t *testing.T, transport string) {
 			survivors = append(survivors, n)
 		}
 	}
+	// short counts the puts stored on fewer than k nodes: when the lookup, its dead
+	// candidates timed out, knows fewer than k live ones.
+	var short atomic.Int64
 	client := &http.Client{Timeout: killOpTimeout}
 	defer client.CloseIdleConnections()
 	do := func(method, url, body string) (time.Duration, error) {
@@ -108,6 +113,15 @@ func killThirdFigures(t *testing.T, transport string) {
 		}
 		if method == http.MethodGet && string(b) != body {
 			return took, fmt.Errorf("GET %s: %q, want %q", url, b, body)
+		}
+		if method == http.MethodPut {
+			var st struct{ Replicas int }
+			if err := json.Unmarshal(b, &st); err != nil || st.Replicas < 1 {
+				return took, fmt.Errorf("PUT %s: %s: want replicas (%v)", url, b, err)
+			}
+			if st.Replicas < killK {
+				short.Add(1)
+			}
 		}
 		return took, nil
 	}
@@ -159,6 +173,7 @@ func killThirdFigures(t *testing.T, transport string) {
 		}
 	}
 	killedAt := time.Now()
+	shortBefore := short.Swap(0)
 	getAfter := run("get after", http.MethodGet, early)
 	putAfter := run("put after", http.MethodPut, keys("after"))
 	t.Logf("%s: %d of %d nodes killed; the phases after took %v", transport, len(killed), killClusterSize, time.Since(killedAt).Round(time.Millisecond))
@@ -176,6 +191,7 @@ func killThirdFigures(t *testing.T, transport string) {
 		figures.Ratio(float64(sums["get after"].P99), float64(sums["get before"].P99)),
 		figures.Ratio(float64(sums["put after"].P50), float64(sums["put before"].P50)),
 		getAfter.ok, len(early))
+	t.Logf("%s: puts stored on fewer than %d nodes: %d before the kill, %d after", transport, killK, shortBefore, short.Load())
 	// With k 4, a key all four of whose holders died is lost until someone puts it
 	// again: (1/3)^4 of them, about 1 %. Many more lost means the survivors did not
 	// find the holders that live.

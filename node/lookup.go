@@ -82,11 +82,18 @@ type candidate struct {
 	protocol.Contact
 	state     uint8
 	straggler bool // asked long enough ago that it no longer counts against alpha
-	rttSet    bool // rtt holds lookupParams.rtt of the contact
-	cleared   bool // asked although a suspect, or found not to be one
-	rtt       time.Duration
-	depth     int // hops from the routing table: seeds are 1
-	sent      time.Time
+	// yielded: a straggler for as long again, well short of its timeout, so that it no
+	// longer holds a place among the k closest either. Where timeouts are about twice
+	// the straggler delay (RFC 6298 estimates of real round trips) no request yields;
+	// where the timeout's floor dwarfs the round trips (a LAN, a loopback), a dead
+	// contact then costs the lookup its timeout once, not once for each dead contact in
+	// turn.
+	yielded bool
+	rttSet  bool // rtt holds lookupParams.rtt of the contact
+	cleared bool // asked although a suspect, or found not to be one
+	rtt     time.Duration
+	depth   int // hops from the routing table: seeds are 1
+	sent    time.Time
 	// stragglerAfter and timeout are this request's (lookupParams).
 	stragglerAfter, timeout time.Duration
 }
@@ -109,13 +116,15 @@ type lookupResult struct {
 	hops int
 }
 
-// runLookup keeps up to alpha requests in flight to the closest candidates not yet asked;
-// a request unanswered after straggler stops counting against alpha, so one slow peer never
-// stalls the lookup, and one unanswered after timeout fails. With lastRound, once alpha
-// answers in a row name no contact closer than the closest seen, it asks every one of
-// the k closest not yet asked at once (paper §2.3). It ends when the k closest
-// candidates that did not fail have all answered, or, for a value lookup, at the first
-// value. One timer serves all its requests. Every goroutine it starts has ended when it
+// runLookup keeps up to alpha requests in flight to the closest candidates not yet
+// asked; a request unanswered after straggler stops counting against alpha, so one slow
+// peer never stalls the lookup; one unanswered for twice that yields its place among the
+// k closest to the next candidate (the lookup still waits for it); and one unanswered
+// after timeout fails. Suspects are passed over while others suffice
+// (lookupParams.suspect). With lastRound, once alpha answers in a row name no contact
+// closer than the closest seen, it asks every one of the k closest not yet asked at
+// once (paper §2.3). It ends when the k closest candidates that did not fail have all
+// answered, or, for a value lookup, at the first value. One timer serves all its requests. Every goroutine it starts has ended when it
 // returns; a reply that comes after its request timed out is ignored. The result is
 // never nil, also with an error (when ctx ends), so that its counts can be read.
 func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
@@ -211,8 +220,9 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 		return best
 	}
 	for {
-		// Walk the k closest candidates that have not failed: ask fresh ones while fewer
-		// than alpha prompt requests are out, and see whether any is still unsettled.
+		// Walk the k closest candidates that have not failed, nor yielded their place:
+		// ask fresh ones while fewer than alpha prompt requests are out, and see whether
+		// any is still unsettled.
 		inFlight, pending := 0, false
 		for _, c := range shortlist {
 			if c.state == candWaiting && !c.straggler {
@@ -245,6 +255,12 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				pending = true
 			case candWaiting:
 				pending = true
+				if c.yielded {
+					// It holds no place among the k: the next candidate is asked beside
+					// it, so that if it is dead, the one after it has answered by the
+					// time it times out, rather than being asked only then.
+					continue
+				}
 			}
 			counted++
 		}
@@ -261,8 +277,11 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				continue
 			}
 			t := c.sent.Add(c.timeout)
-			if !c.straggler {
+			switch {
+			case !c.straggler:
 				t = c.sent.Add(c.stragglerAfter)
+			case !c.yielded && yieldAfter(c) < c.timeout:
+				t = c.sent.Add(yieldAfter(c))
 			}
 			if next.IsZero() || t.Before(next) {
 				next = t
@@ -292,6 +311,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 					}
 				} else if !now.Before(c.sent.Add(c.stragglerAfter)) {
 					c.straggler = true
+					c.yielded = c.yielded || !now.Before(c.sent.Add(yieldAfter(c)))
 				}
 			}
 		case r := <-replies:
@@ -342,6 +362,10 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	}
 	return res, nil
 }
+
+// yieldAfter is how long after it was sent a request yields its place among the k
+// closest (candidate.yielded): twice its straggler delay.
+func yieldAfter(c *candidate) time.Duration { return 2 * c.stragglerAfter }
 
 // reviveSuspects makes fresh again the closest suspects, as many as the lookup lacks
 // answers of its k, and reports whether it found any: the lookup would end short of k

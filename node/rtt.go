@@ -24,7 +24,7 @@ const (
 	// delays on a loaded host would time out live peers (Linux's TCP uses 200 ms).
 	minRPCTimeout = 250 * time.Millisecond
 	// minStraggler is the shortest straggler delay.
-	minStraggler  = 5 * time.Millisecond
+	minStraggler  = 2 * time.Millisecond
 	timeoutFactor = 2
 )
 
