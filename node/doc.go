@@ -19,7 +19,15 @@
 // its rules are tested without a network), records.go (Put, Get, the local store and its
 // quota, expiry), maintenance.go (joining, liveness checks, bucket refresh, replication,
 // republishing), config.go, stats.go (the counters, by request type and outcome),
-// inspect.go (a copy of the k-buckets, for status pages), ratelimit.go.
+// inspect.go (a copy of the k-buckets, for status pages), ratelimit.go, rtt.go (the
+// adaptive timeouts), suspects.go (the contacts a lookup passes over).
+//
+// Dead contacts cost a lookup as little as the protocol allows. A request unanswered for
+// its straggler delay (about a round trip to its contact) no longer counts against α; for
+// twice that it also yields its place among the k closest, so the next candidate is asked
+// beside it; it fails at its timeout. A contact whose last request failed is a suspect
+// until it is heard from again, and later lookups ask it only if the others do not fill
+// their k answers.
 //
 // A Node owns its transport and closes it in Close; it never closes a Store it was given.
 package node

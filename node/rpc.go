@@ -41,7 +41,7 @@ func (n *Node) record(c protocol.Contact, o outcome) {
 func (n *Node) recordRTT(c protocol.Contact, o outcome, rtt time.Duration) {
 	switch o {
 	case outcomeAnswered, outcomeRequested:
-		n.suspects.heard(c.ID)
+		n.suspects.heard(c)
 		var res routing.SeenResult
 		if o == outcomeAnswered && rtt > 0 {
 			res = n.table.SeenRTT(c, rtt)
@@ -65,8 +65,8 @@ func (n *Node) recordRTT(c protocol.Contact, o outcome, rtt time.Duration) {
 		}
 	case outcomeFailed:
 		if !c.ID.IsZero() {
-			if !n.table.Failed(c.ID) {
-				n.suspects.failed(c.ID, time.Now())
+			if !n.table.Failed(c) {
+				n.suspects.failed(c, time.Now())
 			}
 		}
 	}

@@ -62,6 +62,12 @@ func TestSuspects(t *testing.T) {
 	if n.suspect(inTable) || n.suspect(stranger) {
 		t.Fatal("a suspect before any failure")
 	}
+	// Named at an address that does not answer, neither becomes a suspect at its own.
+	n.record(protocol.Contact{ID: inTable.ID, Addr: netip.MustParseAddrPort("198.51.100.9:4000")}, outcomeFailed)
+	n.record(protocol.Contact{ID: stranger.ID, Addr: netip.MustParseAddrPort("198.51.100.9:4000")}, outcomeFailed)
+	if n.suspect(inTable) || n.suspect(stranger) {
+		t.Fatalf("after failures at another address: suspect %v (in the table), %v (outside); want neither", n.suspect(inTable), n.suspect(stranger))
+	}
 	n.record(inTable, outcomeFailed)
 	n.record(stranger, outcomeFailed)
 	if !n.suspect(inTable) || !n.suspect(stranger) {
@@ -76,12 +82,12 @@ func TestSuspects(t *testing.T) {
 		t.Errorf("heard from again: suspect %v (in the table), %v (outside); want neither", n.suspect(inTable), n.suspect(stranger))
 	}
 	now := time.Now()
-	n.suspects.failed(stranger.ID, now.Add(-suspectTTL))
+	n.suspects.failed(stranger, now.Add(-suspectTTL))
 	if n.suspect(stranger) {
 		t.Error("still a suspect suspectTTL after its failure")
 	}
-	n.suspects.failed(stranger.ID, now)
-	if !n.suspects.has(stranger.ID, now.Add(suspectTTL-time.Second)) {
+	n.suspects.failed(stranger, now)
+	if !n.suspects.has(stranger, now.Add(suspectTTL-time.Second)) {
 		t.Error("no longer a suspect before suspectTTL")
 	}
 }

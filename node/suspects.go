@@ -24,33 +24,35 @@ const (
 	suspectTTL = 10 * time.Minute
 )
 
-// suspectCache holds the contacts outside the table that failed, with when they did.
+// suspectCache holds the contacts outside the table that failed, with when they did,
+// by ID and address: a contact named at an address that does not answer makes a suspect
+// of that address alone, not of the node with that ID.
 type suspectCache struct {
-	c *lru.Cache[protocol.ID, time.Time]
+	c *lru.Cache[protocol.Contact, time.Time]
 }
 
 func newSuspectCache() suspectCache {
-	c, err := lru.New[protocol.ID, time.Time](suspectCacheLen)
+	c, err := lru.New[protocol.Contact, time.Time](suspectCacheLen)
 	if err != nil {
 		panic(err) // only for a size ≤ 0
 	}
 	return suspectCache{c: c}
 }
 
-// failed records that id did not answer, now.
-func (s suspectCache) failed(id protocol.ID, now time.Time) { s.c.Add(id, now) }
+// failed records that c did not answer, now.
+func (s suspectCache) failed(c protocol.Contact, now time.Time) { s.c.Add(c, now) }
 
-// heard clears id, which answered or sent a request.
-func (s suspectCache) heard(id protocol.ID) { s.c.Remove(id) }
+// heard clears c, which answered or sent a request from its address.
+func (s suspectCache) heard(c protocol.Contact) { s.c.Remove(c) }
 
-// has reports whether id failed within suspectTTL of now without being heard from since.
-func (s suspectCache) has(id protocol.ID, now time.Time) bool {
-	at, ok := s.c.Peek(id)
+// has reports whether c failed within suspectTTL of now without being heard from since.
+func (s suspectCache) has(c protocol.Contact, now time.Time) bool {
+	at, ok := s.c.Peek(c)
 	return ok && now.Sub(at) < suspectTTL
 }
 
 // suspect reports whether a lookup should pass c over while it has enough others: its
 // last request from this node went unanswered.
 func (n *Node) suspect(c protocol.Contact) bool {
-	return n.table.Failing(c.ID) || n.suspects.has(c.ID, time.Now())
+	return n.table.Failing(c) || n.suspects.has(c, time.Now())
 }

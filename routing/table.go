@@ -324,19 +324,26 @@ func (t *Table) PingDropped(c protocol.Contact) {
 	}
 }
 
-// Failed records that c did not answer an RPC. It is evicted at once if a replacement
-// waits, or after maxFails failures in a row. It reports whether c is still in the
-// table (Failing from then on).
-func (t *Table) Failed(id protocol.ID) (kept bool) {
+// Failed records that c did not answer an RPC at c.Addr. It is evicted at once if a
+// replacement waits, or after maxFails failures in a row. It reports whether c is still
+// in the table (Failing from then on). A failure at another address than the table's
+// (or the replacement cache's) for c.ID counts for nothing: anyone can name an ID at an
+// address that does not answer, and that must not push the ID's node out.
+func (t *Table) Failed(c protocol.Contact) (kept bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b := t.bucketFor(id)
+	b := t.bucketFor(c.ID)
 	if b == nil {
 		return false
 	}
-	i := b.index(id)
+	i := b.index(c.ID)
 	if i < 0 {
-		b.removeReplacement(id)
+		if j := b.replacementIndex(c.ID); j >= 0 && b.replacements[j].Addr == c.Addr {
+			b.replacements = slices.Delete(b.replacements, j, j+1)
+		}
+		return false
+	}
+	if b.entries[i].Addr != c.Addr {
 		return false
 	}
 	b.entries[i].fails++
@@ -347,12 +354,12 @@ func (t *Table) Failed(id protocol.ID) (kept bool) {
 	return true
 }
 
-// Failing reports whether id is in the table and its last RPC failed.
-func (t *Table) Failing(id protocol.ID) bool {
+// Failing reports whether c is in the table at c.Addr and its last RPC failed.
+func (t *Table) Failing(c protocol.Contact) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.entryOf(id)
-	return e != nil && e.fails > 0
+	e := t.entryOf(c.ID)
+	return e != nil && e.Addr == c.Addr && e.fails > 0
 }
 
 // entryOf returns the table's entry of the contact id, or nil. t.mu is held.
@@ -615,10 +622,17 @@ func (b *bucket) addReplacement(e entry, k int) {
 }
 
 func (b *bucket) removeReplacement(id protocol.ID) {
+	if i := b.replacementIndex(id); i >= 0 {
+		b.replacements = slices.Delete(b.replacements, i, i+1)
+	}
+}
+
+// replacementIndex returns the index of id among the replacements, or -1.
+func (b *bucket) replacementIndex(id protocol.ID) int {
 	for i := range b.replacements {
 		if b.replacements[i].ID == id {
-			b.replacements = slices.Delete(b.replacements, i, i+1)
-			return
+			return i
 		}
 	}
+	return -1
 }

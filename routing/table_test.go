@@ -104,29 +104,54 @@ func TestTableFailedEvictsWithReplacement(t *testing.T) {
 	c := protocol.Contact{ID: idAt(self, 10, 3), Addr: addrN(3)}
 	rt.Seen(a)
 	rt.Seen(b)
-	if rt.Failing(a.ID) {
+	if rt.Failing(a) {
 		t.Fatal("a contact that never failed is Failing")
 	}
 	// Without a replacement, a contact survives maxFails-1 failures, Failing.
 	for range maxFails - 1 {
-		if !rt.Failed(a.ID) {
+		if !rt.Failed(a) {
 			t.Fatal("Failed reports the contact gone before maxFails failures")
 		}
 	}
-	if !rt.Contains(a.ID) || !rt.Failing(a.ID) {
+	if !rt.Contains(a.ID) || !rt.Failing(a) {
 		t.Fatalf("contact dropped before %d failures with no replacement, or not Failing", maxFails)
 	}
-	if rt.Failed(a.ID) || rt.Contains(a.ID) || rt.Failing(a.ID) {
+	if rt.Failed(a) || rt.Contains(a.ID) || rt.Failing(a) {
 		t.Fatalf("contact kept after %d failures", maxFails)
 	}
 	rt.Seen(a)
-	if rt.Failing(a.ID) {
+	if rt.Failing(a) {
 		t.Fatal("a contact seen again is still Failing")
 	}
 	rt.Seen(c) // bucket full: c becomes a replacement
 	rt.PingDone(b, true)
-	if rt.Failed(a.ID) || rt.Contains(a.ID) || !rt.Contains(c.ID) {
+	if rt.Failed(a) || rt.Contains(a.ID) || !rt.Contains(c.ID) {
 		t.Fatalf("failed contact not replaced at once by the waiting replacement")
+	}
+}
+
+// TestTableFailedAtAnotherAddress: failures of an ID at an address other than the
+// table's count for nothing, so naming a contact's ID at a dead address in replies
+// cannot push the contact out; nor can it purge a replacement.
+func TestTableFailedAtAnotherAddress(t *testing.T) {
+	self := protocol.ID{0x01}
+	rt := NewTable(self, 1)
+	a := protocol.Contact{ID: idAt(self, 10, 1), Addr: addrN(1)}
+	r := protocol.Contact{ID: idAt(self, 10, 2), Addr: addrN(2)}
+	rt.Seen(a)
+	rt.Seen(r) // bucket of 1 full: r waits as a replacement
+	for range maxFails {
+		if rt.Failed(protocol.Contact{ID: a.ID, Addr: addrN(9)}) {
+			t.Fatal("Failed at another address reports the contact kept, Failing")
+		}
+		rt.Failed(protocol.Contact{ID: r.ID, Addr: addrN(9)})
+	}
+	if !rt.Contains(a.ID) || rt.Failing(a) {
+		t.Fatalf("after failures at another address: in the table %v, Failing %v; want in, not Failing", rt.Contains(a.ID), rt.Failing(a))
+	}
+	// The replacement is still there: a's own failure promotes it.
+	if rt.Failed(a) || !rt.Contains(r.ID) {
+		t.Fatalf("a's failure at its address: replacement in the table %v, want it promoted", rt.Contains(r.ID))
 	}
 }
 
@@ -150,7 +175,7 @@ func TestTableIgnoresSelf(t *testing.T) {
 		t.Fatal("own contact admitted")
 	}
 	// Nothing the network can say about the node's own ID may crash the table.
-	rt.Failed(self)
+	rt.Failed(protocol.Contact{ID: self})
 	rt.Remove(self)
 	rt.PingDone(protocol.Contact{ID: self}, false)
 	if rt.Contains(self) || len(rt.Closest(self, 3)) != 0 {
@@ -328,7 +353,7 @@ func TestTableNoDuplicateAfterAddressChange(t *testing.T) {
 	rt.Seen(a)
 	rt.Seen(b)
 	rt.Seen(protocol.Contact{ID: a.ID, Addr: addrN(9)}) // a at another address
-	rt.Failed(b.ID)                                     // evicts b; the replacement is a's other address
+	rt.Failed(b)                                        // evicts b; the replacement is a's other address
 	seen := map[protocol.ID]int{}
 	for _, c := range rt.All() {
 		seen[c.ID]++
@@ -579,7 +604,7 @@ func TestTableProximity(t *testing.T) {
 	}
 	// The displaced one is alive, and the most recent replacement: it comes back first
 	// when a contact fails.
-	rt.Failed(newcomer(1).ID)
+	rt.Failed(newcomer(1))
 	if !rt.Contains(newcomer(2).ID) || rt.Len() != 4 {
 		t.Fatalf("after a failure: the displaced 30 ms contact in the table %v, %d contacts; want it back, 4",
 			rt.Contains(newcomer(2).ID), rt.Len())
