@@ -62,6 +62,11 @@ type lookupParams struct {
 	// path of a disjoint lookup (disjoint.go) takes only the contacts that no other path
 	// saw first. It is asked from the lookup's goroutine; the seeds are not asked about.
 	claim func(protocol.ID) bool
+	// spawn, when set, starts the goroutine of each request, which may then outlive the
+	// lookup: the lookup no longer waits for it and stops only reading its reply. The
+	// node lets requests run on after the lookup so that a late answer is still heard
+	// (lookupLinger). Unset: the lookup starts them and waits for them before it returns.
+	spawn func(func())
 }
 
 // proximitySlack is how many bits less of a common prefix with the target than the
@@ -124,9 +129,11 @@ type lookupResult struct {
 // (lookupParams.suspect). With lastRound, once alpha answers in a row name no contact
 // closer than the closest seen, it asks every one of the k closest not yet asked at
 // once (paper §2.3). It ends when the k closest candidates that did not fail have all
-// answered, or, for a value lookup, at the first value. One timer serves all its requests. Every goroutine it starts has ended when it
-// returns; a reply that comes after its request timed out is ignored. The result is
-// never nil, also with an error (when ctx ends), so that its counts can be read.
+// answered, or, for a value lookup, at the first value. One timer serves all its
+// requests. Every goroutine it starts has ended when it returns, unless
+// lookupParams.spawn starts them; a reply that comes after its request timed out is
+// ignored by the lookup. The result is never nil, also with an error (when ctx ends),
+// so that its counts can be read.
 func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	res := &lookupResult{}
 	ctx, cancel := context.WithCancel(ctx)
@@ -179,14 +186,21 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			c.stragglerAfter, c.timeout = min(st, to), to
 		}
 		res.rpcs++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		run := func() {
 			r := reply{cand: c, queryReply: query(ctx, c.Contact)}
 			select {
 			case replies <- r:
 			case <-ctx.Done():
 			}
+		}
+		if p.spawn != nil {
+			p.spawn(run)
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
 		}()
 	}
 	// nearest returns the fresh candidate to ask in place of first, the closest fresh
@@ -443,6 +457,15 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		typ = protocol.TypeFindValue
 	}
 	start := time.Now()
+	// The requests run on the node's context, not the lookup's, and those unanswered
+	// when it ends run on for RPCTimeout more: a slow host's answer that comes after the
+	// lookup timed its request out, or no longer needed it, still clears the host of
+	// suspicion (suspects.go) and gives its round trip to the estimates (rtt.go), so a
+	// live host that was slow once is neither passed over by the next lookups nor given
+	// the same too-short timeout. A dead host costs a pending request for that long, and
+	// no traffic.
+	rctx, rcancel := context.WithCancel(n.ctx)
+	defer func() { time.AfterFunc(n.cfg.RPCTimeout, rcancel) }()
 	p := lookupParams{
 		target:    target,
 		self:      n.self.ID,
@@ -455,8 +478,9 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		rtt:       n.expectedRTT,
 		suspect:   n.suspect,
 		lastRound: !findValue,
-		query: func(ctx context.Context, c protocol.Contact) queryReply {
-			reply, err := n.call(ctx, c, &protocol.Message{Type: typ, Key: target})
+		spawn:     n.goFunc,
+		query: func(_ context.Context, c protocol.Contact) queryReply {
+			reply, err := n.call(rctx, c, &protocol.Message{Type: typ, Key: target})
 			switch {
 			case err != nil:
 				n.log.Debug("lookup request failed", "peer", c.Addr, "err", err)

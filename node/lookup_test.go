@@ -104,6 +104,49 @@ func TestLookupSlowPeersDoNotStall(t *testing.T) {
 	})
 }
 
+// TestLateAnswerClearsSuspect times out a lookup's request to a live peer that answers
+// late: the peer becomes a suspect, and its answer, though it comes after the lookup has
+// ended, clears it again, so that the next lookups ask it.
+func TestLateAnswerClearsSuspect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := node.Config{K: 8, Alpha: 3, RPCTimeout: 2 * time.Second, StragglerDelay: 50 * time.Millisecond}
+		var tr *slowTransport
+		c := cluster.New(t, 12, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst,
+			Wrap: func(i int, inner transports.Transport) transports.Transport {
+				if i < 12 {
+					return inner
+				}
+				tr = &slowTransport{Transport: inner}
+				return tr
+			}})
+		looker, err := c.Add()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := c.Nodes[5].Contact()
+		if _, err := looker.Ping(t.Context(), slow); err != nil {
+			t.Fatal(err)
+		}
+		// Its timeout is now the floor, RPCTimeout/4: a reply after 900 ms is late.
+		tr.setDelay(slow.Addr, 900*time.Millisecond)
+		start := time.Now()
+		if _, err := looker.Lookup(t.Context(), slow.ID); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took >= 900*time.Millisecond {
+			t.Fatalf("the lookup took %v: it waited for the late answer", took)
+		}
+		if !node.IsSuspect(looker, slow) {
+			t.Fatal("the peer that timed out is not a suspect")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if node.IsSuspect(looker, slow) {
+			t.Error("the peer is still a suspect after its late answer came")
+		}
+	})
+}
+
 // TestLookupSkipsDeadPeers stops the nodes closest to a target: the lookup must still end
 // and return the closest live ones.
 func TestLookupSkipsDeadPeers(t *testing.T) {
