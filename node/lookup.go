@@ -115,6 +115,9 @@ type lookupResult struct {
 	cacheCloser int
 	rpcs        int // requests sent
 	timeouts    int // requests given up on
+	// outstanding are the requests whose replies the lookup had not read when it ended:
+	// unanswered, or answered too late.
+	outstanding int
 	rounds      int // longest chain of referrals that was followed
 	// hops is the referral depth at which the value was found, or else at which the
 	// closest contact that answered was learned: seeds are depth 1.
@@ -138,7 +141,9 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	res := &lookupResult{}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	received := 0 // replies the lookup read
 	defer func() {
+		res.outstanding = res.rpcs - received
 		cancel()
 		wg.Wait()
 	}()
@@ -329,6 +334,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				}
 			}
 		case r := <-replies:
+			received++
 			if r.cand.state != candWaiting {
 				break // answered after its timeout
 			}
@@ -465,7 +471,14 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 	// the same too-short timeout. A dead host costs a pending request for that long, and
 	// no traffic.
 	rctx, rcancel := context.WithCancel(n.ctx)
-	defer func() { time.AfterFunc(n.cfg.RPCTimeout, rcancel) }()
+	var res *lookupResult
+	defer func() {
+		if res != nil && res.outstanding == 0 {
+			rcancel()
+			return
+		}
+		time.AfterFunc(n.cfg.RPCTimeout, rcancel)
+	}()
 	p := lookupParams{
 		target:    target,
 		self:      n.self.ID,
@@ -492,7 +505,6 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		},
 		timedOut: func(c protocol.Contact) { n.record(c, outcomeFailed) },
 	}
-	var res *lookupResult
 	var err error
 	if n.cfg.DisjointPaths > 1 {
 		res, err = runDisjointLookup(ctx, p, n.cfg.DisjointPaths)
