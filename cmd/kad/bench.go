@@ -44,6 +44,7 @@ func benchFlagList() []cli.Flag {
 		&cli.DurationFlag{Name: "idle-wait", Value: bench.DefaultIdleWait,
 			Usage: "`DURATION` the joined cluster stays without traffic before the idle node is measured; 0 for none"},
 		cpuProfileFlag(),
+		memProfileFlag(),
 		&cli.StringFlag{Name: "plot",
 			Usage: "write the latency CDF of every phase to `FILE` (.png, .svg or .pdf)"},
 		&cli.DurationFlag{Name: "progress", Value: bench.DefaultProgressEvery,
@@ -122,9 +123,9 @@ func benchCommand() *cli.Command {
 func runBench(c *cli.Context, f benchFlags) error {
 	return runMeasurement(c, measurement[*bench.Result]{
 		name: "bench",
-		run: func(ctx context.Context, out io.Writer) (*bench.Result, error) {
+		run: func(ctx context.Context, out, heap io.Writer) (*bench.Result, error) {
 			cfg := f.cfg
-			cfg.Out = out
+			cfg.Out, cfg.HeapProfile = out, heap
 			return bench.Run(ctx, cfg)
 		},
 		plot: f.plot, what: "latency CDF", draw: bench.WritePlot,

@@ -208,6 +208,27 @@ func TestBenchCPUProfile(t *testing.T) {
 	}
 }
 
+// TestBenchMemProfile: --memprofile writes a heap profile in the runtime/pprof format
+// (gzip), and a path that cannot be created is an error before any node starts.
+func TestBenchMemProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heap.pprof")
+	runBenchCmd(t, "--nodes", "5", "--ops", "10", "--transport", "mem", "--memprofile", path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		t.Errorf("%s is not a gzipped profile: starts %q", path, b[:min(len(b), 8)])
+	}
+	var stdout, stderr bytes.Buffer
+	bad := filepath.Join(t.TempDir(), "missing", "heap.pprof")
+	code := run(context.Background(), []string{"kad", "bench", "--progress", "0", "--nodes", "5", "--ops", "10", "--transport", "mem", "--memprofile", bad},
+		strings.NewReader(""), &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "--memprofile") {
+		t.Errorf("--memprofile %s: exit %d, stderr %q; want a failure naming the flag", bad, code, stderr.String())
+	}
+}
+
 // TestBenchSeed checks that a seed fixes the choices of a run: two runs over mem
 // with the same seed store the same number of records on the same routing tables.
 func TestBenchSeed(t *testing.T) {

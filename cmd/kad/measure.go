@@ -25,10 +25,10 @@ type result interface{ JSON() ([]byte, error) }
 
 // measurement is one run of kad bench or kad sim, its flags checked.
 type measurement[R result] struct {
-	name string                                              // the command, for its errors
-	run  func(ctx context.Context, out io.Writer) (R, error) // writes its table to out
-	plot string                                              // file to plot to; empty: none
-	what string                                              // what the plot shows
+	name string                                                    // the command, for its errors
+	run  func(ctx context.Context, out, heap io.Writer) (R, error) // writes its table to out, and a heap profile of the idle nodes to heap if not nil
+	plot string                                                    // file to plot to; empty: none
+	what string                                                    // what the plot shows
 	draw func(path string, r R) error
 }
 
@@ -43,7 +43,21 @@ func runMeasurement[R result](c *cli.Context, m measurement[R]) error {
 	if err != nil {
 		return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
 	}
-	res, err := m.run(ctx, stdout)
+	heap, err := createProfile(c.String("memprofile"))
+	if err != nil {
+		stopProfile()
+		return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
+	}
+	var heapOut io.Writer
+	if heap != nil {
+		heapOut = heap
+	}
+	res, err := m.run(ctx, stdout, heapOut)
+	if heap != nil {
+		if cerr := heap.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("--memprofile: %w", cerr)
+		}
+	}
 	if perr := stopProfile(); perr != nil && err == nil {
 		err = perr
 	}
@@ -73,6 +87,24 @@ func runMeasurement[R result](c *cli.Context, m measurement[R]) error {
 func cpuProfileFlag() cli.Flag {
 	return &cli.StringFlag{Name: "cpuprofile",
 		Usage: "write a CPU profile of the whole run to `FILE` (for go tool pprof)"}
+}
+
+// memProfileFlag is --memprofile, of kad bench and kad sim.
+func memProfileFlag() cli.Flag {
+	return &cli.StringFlag{Name: "memprofile",
+		Usage: "write a heap profile of the idle nodes, when their memory is measured, to `FILE` (for go tool pprof)"}
+}
+
+// createProfile creates the file of --memprofile at path, or returns nil for an empty
+// path; close closes it.
+func createProfile(path string) (f *os.File, err error) {
+	if path == "" {
+		return nil, nil
+	}
+	if f, err = os.Create(path); err != nil {
+		return nil, fmt.Errorf("--memprofile: %w", err)
+	}
+	return f, nil
 }
 
 // startCPUProfile starts profiling the process's CPU into the file at path and returns

@@ -51,6 +51,7 @@ func simFlagList() []cli.Flag {
 		&cli.IntFlag{Name: "sample-gets", Value: sim.DefaultSampleGets,
 			Usage: "`G` gets in each round during the scenario"},
 		cpuProfileFlag(),
+		memProfileFlag(),
 		&cli.StringFlag{Name: "plot",
 			Usage: "write the hops, the latency CDF and the success over time to `FILE` (.png, .svg or .pdf)"},
 		&cli.Float64Flag{Name: "time-scale", Value: sim.DefaultTimeScale,
@@ -203,9 +204,9 @@ func simCommand() *cli.Command {
 func runSim(c *cli.Context, f simFlags) error {
 	return runMeasurement(c, measurement[*sim.Result]{
 		name: "sim",
-		run: func(ctx context.Context, out io.Writer) (*sim.Result, error) {
+		run: func(ctx context.Context, out, heap io.Writer) (*sim.Result, error) {
 			cfg := f.cfg
-			cfg.Out = out
+			cfg.Out, cfg.HeapProfile = out, heap
 			return sim.Run(ctx, cfg)
 		},
 		plot: f.plot, what: "hops, latency CDF and success over time", draw: sim.WritePlot,

@@ -105,6 +105,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		figures.Settle(idleSettle)
 	}
 	idle := figures.ReadMemory()
+	if err := figures.WriteHeapProfile(cfg.HeapProfile); err != nil {
+		return nil, err
+	}
 	res.HeapPerNodeBytes = figures.PerNode(idle.Heap, base.Heap, cfg.Nodes)
 	res.RSSPerNodeBytes = figures.PerNode(idle.RSS, base.RSS, cfg.Nodes)
 	res.GoroutinesPerNode = float64(idle.Goroutines-base.Goroutines) / float64(cfg.Nodes)

@@ -75,6 +75,9 @@ type Config struct {
 	IdleWait time.Duration
 	// Out receives the table of results as the run goes; nil discards it.
 	Out io.Writer
+	// HeapProfile, when set, receives a heap profile (runtime/pprof) of the idle
+	// cluster, taken when the idle node is measured.
+	HeapProfile io.Writer
 	// Progress receives a progress line every ProgressEvery during long phases; nil
 	// means none.
 	Progress      io.Writer

@@ -3,9 +3,12 @@ package figures
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"time"
 )
@@ -24,6 +27,18 @@ func ReadMemory() Memory {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return Memory{Heap: ms.HeapAlloc, RSS: readRSS(), Goroutines: runtime.NumGoroutine()}
+}
+
+// WriteHeapProfile writes a heap profile (runtime/pprof, of the last collection) to w,
+// if w is not nil.
+func WriteHeapProfile(w io.Writer) error {
+	if w == nil {
+		return nil
+	}
+	if err := pprof.Lookup("heap").WriteTo(w, 0); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return nil
 }
 
 // Settle waits, for at most limit, until the number of goroutines reads the same twice

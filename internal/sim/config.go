@@ -161,6 +161,9 @@ type Config struct {
 	MaxMemory uint64
 	// Out receives the table of results; nil discards it.
 	Out io.Writer
+	// HeapProfile, when set, receives a heap profile (runtime/pprof) of the built
+	// network, taken when the idle node is measured.
+	HeapProfile io.Writer
 	// Progress receives a line every ProgressEvery during long phases; nil means none.
 	Progress      io.Writer
 	ProgressEvery time.Duration

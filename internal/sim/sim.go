@@ -155,6 +155,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	figures.Settle(idleSettle)
 	idle := figures.ReadMemory()
+	if err := figures.WriteHeapProfile(cfg.HeapProfile); err != nil {
+		return fail(err)
+	}
 	s.res.HeapPerNodeBytes = figures.PerNode(idle.Heap, base.Heap, cfg.Nodes)
 	s.res.RSSPerNodeBytes = figures.PerNode(idle.RSS, base.RSS, cfg.Nodes)
 	s.res.GoroutinesPerNode = float64(idle.Goroutines-base.Goroutines) / float64(cfg.Nodes)

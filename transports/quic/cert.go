@@ -165,6 +165,18 @@ func (t *Transport) clientTLSFor(addr netip.AddrPort) *tls.Config {
 	return c
 }
 
+// forgetSession drops the session ticket of addr, whose connection this node dialed
+// has ended and whose peer Options.Keep does not keep: a ticket costs about 250 bytes,
+// and one for every stranger a node's lookups ever dialed would fill the cache
+// (Options.SessionCache) with peers it seldom calls again, at 128 KiB a node when full.
+// A stranger dialed again pays a full handshake; the routing table's peers, which the
+// node does call again, keep theirs.
+func (t *Transport) forgetSession(addr netip.AddrPort) {
+	if cache := t.clientTLS.ClientSessionCache; cache != nil {
+		cache.Put(sessionName(addr), nil)
+	}
+}
+
 // sessionName is the TLS server name of a dial to addr: a DNS label, as SNI wants, that
 // names the address ("kad-" and the hexadecimal of its 16-byte IP and 2-byte port).
 func sessionName(addr netip.AddrPort) string {

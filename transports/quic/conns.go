@@ -73,9 +73,12 @@ type connCache struct {
 	lru    *list.List                   // every open connection, most recently used first
 	dials  map[netip.AddrPort]*pendingDial
 	keep   func(protocol.ID) bool // Options.Keep or SetKeep's; nil keeps none
-	// lingers holds the use of the connections that ended lately, by address, at most
-	// Options.MaxConns of them.
-	lingers map[netip.AddrPort]lingerMemo
+	// lingers holds when the connections that ended lately were last used, by address,
+	// at most Options.MaxConns of them, for 2·MaxLinger (lingerForLocked); lingersPeak
+	// is the most it held since it was last made anew (forgetLocked).
+	lingers     map[memoKey]memoTime
+	lingersPeak int
+	epoch       time.Time // of memoTime
 }
 
 // SetKeep replaces Options.Keep, for a node whose routing table exists only once the
@@ -92,7 +95,8 @@ func (c *connCache) init(keep func(protocol.ID) bool) {
 	c.byAddr = make(map[netip.AddrPort]*peerConn)
 	c.lru = list.New()
 	c.dials = make(map[netip.AddrPort]*pendingDial)
-	c.lingers = make(map[netip.AddrPort]lingerMemo)
+	c.lingers = make(map[memoKey]memoTime)
+	c.epoch = time.Now()
 }
 
 func (c *connCache) len() int {
@@ -145,12 +149,20 @@ func (c *connCache) endServing(pc *peerConn) {
 	c.mu.Unlock()
 }
 
-// lingerMemo remembers, for an address whose connection ended, when that connection
-// was last used and the linger it had.
-type lingerMemo struct {
-	lastUse time.Time
-	linger  time.Duration
-}
+// memoKey is an address as a map key without pointers, and memoTime a time as
+// nanoseconds since connCache.epoch: a memo costs a third of what an AddrPort and a
+// time.Time would, and the collector need not scan the map.
+type (
+	memoKey struct {
+		ip   [16]byte
+		port uint16
+	}
+	memoTime int64
+)
+
+func keyOf(a netip.AddrPort) memoKey { return memoKey{a.Addr().As16(), a.Port()} }
+
+func (c *connCache) memoTime(t time.Time) memoTime { return memoTime(t.Sub(c.epoch)) }
 
 // lingerForLocked returns the linger of a new connection to or from addr (see
 // Options.Linger), and forgets the address's memo. A peer called again within
@@ -158,9 +170,9 @@ type lingerMemo struct {
 // MaxLinger]; an accepted connection gets Linger more.
 func (c *connCache) lingerForLocked(addr netip.AddrPort, incoming bool, now time.Time, o *Options) time.Duration {
 	d, hi := o.Linger, max(o.Linger, o.MaxLinger)
-	if m, ok := c.lingers[addr]; ok {
-		delete(c.lingers, addr)
-		if gap := now.Sub(m.lastUse); gap < 2*hi {
+	if last, ok := c.lingers[keyOf(addr)]; ok {
+		delete(c.lingers, keyOf(addr))
+		if gap := time.Duration(c.memoTime(now) - last); gap < 2*hi {
 			d = min(max(d, 2*gap), hi)
 		}
 	}
@@ -171,17 +183,35 @@ func (c *connCache) lingerForLocked(addr netip.AddrPort, incoming bool, now time
 }
 
 // endedLocked remembers the use of a connection that ended, for lingerForLocked, if
-// there is room, and forgets the memos too old to matter.
+// there is room once the memos too old to matter are forgotten.
 func (c *connCache) endedLocked(pc *peerConn, now time.Time, o *Options) {
 	if len(c.lingers) >= o.MaxConns {
-		for addr, m := range c.lingers {
-			if now.Sub(m.lastUse) >= 2*max(o.Linger, o.MaxLinger) {
-				delete(c.lingers, addr)
-			}
-		}
+		c.forgetLocked(now, o)
 	}
 	if len(c.lingers) < o.MaxConns {
-		c.lingers[pc.addr] = lingerMemo{lastUse: pc.lastUse, linger: pc.linger}
+		c.lingers[keyOf(pc.addr)] = c.memoTime(pc.lastUse)
+		c.lingersPeak = max(c.lingersPeak, len(c.lingers))
+	}
+}
+
+// forgetLocked forgets the memos older than 2·MaxLinger, which lingerForLocked would
+// not use, and makes the map anew once it holds a quarter of its peak or less: a Go map
+// keeps the room of the most it ever held, and a node that once talked to many peers
+// would keep it while idle.
+func (c *connCache) forgetLocked(now time.Time, o *Options) {
+	old := c.memoTime(now.Add(-2 * max(o.Linger, o.MaxLinger)))
+	for k, last := range c.lingers {
+		if last <= old {
+			delete(c.lingers, k)
+		}
+	}
+	if len(c.lingers) <= c.lingersPeak/4 {
+		// A copy by hand: maps.Clone keeps the room of the original.
+		fresh := make(map[memoKey]memoTime, len(c.lingers))
+		for k, last := range c.lingers {
+			fresh[k] = last
+		}
+		c.lingers, c.lingersPeak = fresh, len(fresh)
 	}
 }
 
@@ -213,6 +243,9 @@ func (t *Transport) lingerLoop() {
 		case now := <-tick.C:
 			t.cache.mu.Lock()
 			idle := t.cache.idleLocked(now)
+			if len(t.cache.lingers) > 0 {
+				t.cache.forgetLocked(now, &t.opts)
+			}
 			t.cache.mu.Unlock()
 			for _, pc := range idle {
 				t.lingerClosed.Add(1)
@@ -458,7 +491,11 @@ func (t *Transport) serveConn(pc *peerConn) {
 		c.mu.Lock()
 		c.dropLocked(pc)
 		c.endedLocked(pc, time.Now(), &t.opts)
+		forget := !pc.incoming && c.rankLocked(pc) != rankKept
 		c.mu.Unlock()
+		if forget {
+			t.forgetSession(pc.addr)
+		}
 	}()
 	for {
 		s, err := pc.conn.AcceptStream(t.ctx)

@@ -3,6 +3,7 @@ package quic
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +14,9 @@ import (
 
 func TestLingerClosesUnused(t *testing.T) {
 	opts := Options{Linger: 100 * time.Millisecond} // IdleTimeout stays 30s
-	a := newTransport(t, opts)
 	b := newTransport(t, opts)
+	opts.Keep = keepIDs(b) // so that its ticket stays
+	a := newTransport(t, opts)
 	serve(t, b, echo)
 	mustCall(t, a, contact(b), "once")
 	waitFor(t, "the unused connection to close on both sides", func() bool {
@@ -91,9 +93,9 @@ func TestLingerGrowsForPeerCalledAgain(t *testing.T) {
 // A resumed connection proves the same identities as the full handshake that issued
 // its ticket, on both sides.
 func TestResumedConnectionKeepsIdentity(t *testing.T) {
-	opts := Options{Linger: 50 * time.Millisecond}
-	a := newTransport(t, opts)
-	b := newTransport(t, opts)
+	keepAll := func(protocol.ID) bool { return true }
+	a := newTransport(t, Options{Linger: 50 * time.Millisecond, Keep: keepAll})
+	b := newTransport(t, Options{Linger: 50 * time.Millisecond})
 	var (
 		mu   sync.Mutex
 		seen []transports.Peer
@@ -130,7 +132,7 @@ func TestResumedConnectionKeepsIdentity(t *testing.T) {
 // A ticket is bound to the key that issued it: another node now at the address cannot
 // take the session over, so the handshake is a full one that proves the new key.
 func TestResumptionAfterAddressChangesHands(t *testing.T) {
-	a := newTransport(t, Options{Linger: 50 * time.Millisecond})
+	a := newTransport(t, Options{Linger: 50 * time.Millisecond, Keep: func(protocol.ID) bool { return true }})
 	b, err := Listen("127.0.0.1:0", newKey(t), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -154,5 +156,51 @@ func TestResumptionAfterAddressChangesHands(t *testing.T) {
 	}
 	if got := a.Stats().Resumed; got != 0 {
 		t.Errorf("%d resumed with a ticket of another key, want 0", got)
+	}
+}
+
+// TestStrangersTicketsForgotten: the ticket of a peer the node does not keep goes when
+// its connection ends, so the next dial to it is a full handshake; a kept peer's stays,
+// and its next dial resumes.
+func TestStrangersTicketsForgotten(t *testing.T) {
+	kept := newTransport(t, Options{})
+	stranger := newTransport(t, Options{})
+	serve(t, kept, echo)
+	serve(t, stranger, echo)
+	a := newTransport(t, Options{Linger: 50 * time.Millisecond, Keep: keepIDs(kept)})
+	for range 2 {
+		mustCall(t, a, contact(kept), "x")
+		mustCall(t, a, contact(stranger), "x")
+		waitFor(t, "the connections to close", func() bool { return a.Stats().Conns == 0 })
+	}
+	if got := a.Stats().Resumed; got != 1 {
+		t.Errorf("%d dials resumed, want 1: the kept peer's second", got)
+	}
+}
+
+// TestLingerMemosForgotten: the memos of ended connections go once older than
+// 2·MaxLinger, which no new linger would use, and the map is made anew once it has
+// emptied to a quarter of its peak, so an idle node does not keep the room of the busiest
+// moment; a memo still young is kept and still lengthens the next linger.
+func TestLingerMemosForgotten(t *testing.T) {
+	o := Options{Linger: time.Second, MaxLinger: 4 * time.Second, MaxConns: 1000, IdleTimeout: time.Minute}
+	var c connCache
+	c.init(nil)
+	now := time.Now()
+	for i := range 100 {
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 4000)
+		c.endedLocked(&peerConn{addr: addr, lastUse: now.Add(-9 * time.Second)}, now, &o)
+	}
+	young := netip.MustParseAddrPort("198.51.100.1:4000")
+	c.endedLocked(&peerConn{addr: young, lastUse: now.Add(-time.Second)}, now, &o)
+	if len(c.lingers) != 101 || c.lingersPeak != 101 {
+		t.Fatalf("%d memos, peak %d; want 101 of each", len(c.lingers), c.lingersPeak)
+	}
+	c.forgetLocked(now, &o)
+	if len(c.lingers) != 1 || c.lingersPeak != 1 {
+		t.Fatalf("after forgetting: %d memos, peak %d; want the young one alone, the map made anew", len(c.lingers), c.lingersPeak)
+	}
+	if got := c.lingerForLocked(young, false, now, &o); got != 2*time.Second {
+		t.Errorf("linger after a gap of 1s: %v, want 2s", got)
 	}
 }

@@ -31,8 +31,9 @@ type Options struct {
 	// MaxLinger bounds what Linger learns. Default 10s, at most IdleTimeout.
 	MaxLinger time.Duration
 	// SessionCache is how many peers' TLS session tickets the dialing side keeps, one per
-	// peer address, least recently used dropped first. Default 512; negative keeps none
-	// and makes every connection a full handshake.
+	// peer address, least recently used dropped first. A peer Keep does not keep loses
+	// its ticket when its connection ends. Default 512; negative keeps none and makes
+	// every connection a full handshake.
 	SessionCache int
 	// NoDatagrams turns off requests in QUIC datagrams: every request takes a stream.
 	// A transport with datagrams still serves streams, and uses them with a peer that
