@@ -216,3 +216,24 @@ func TestAdmissionNeedsAnAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenCacheSweep: a sweep drops the tokens their issuers no longer accept, keeps
+// the young ones, and makes the map anew once it has emptied to a quarter of its peak.
+func TestTokenCacheSweep(t *testing.T) {
+	c := newTokenCache(tokenCacheLen)
+	c.epoch = time.Now().Add(-time.Hour)
+	for i := range 100 {
+		c.put(netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 4000), []byte("token"))
+	}
+	c.sweep(time.Now())
+	if len(c.toks) != 100 || c.peak != 100 {
+		t.Fatalf("a sweep of young tokens left %d, peak %d; want all 100", len(c.toks), c.peak)
+	}
+	c.epoch = c.epoch.Add(-tokenLife - time.Minute) // the 100 are now past their life
+	young := netip.MustParseAddrPort("198.51.100.1:4000")
+	c.put(young, []byte("young"))
+	c.sweep(time.Now())
+	if len(c.toks) != 1 || c.peak != 1 || string(c.get(young)) != "young" {
+		t.Fatalf("after the sweep: %d tokens, peak %d, young %q; want the young one alone in a new map", len(c.toks), c.peak, c.get(young))
+	}
+}

@@ -30,6 +30,7 @@ type sourceLimiter struct {
 
 	mu      sync.Mutex
 	buckets map[sourceKey]tokenBucket
+	peak    int // the most buckets held since the map was last made anew (sweep)
 }
 
 // sourceKey is a sender: an IP and a port, the port 0 for public addresses.
@@ -94,6 +95,7 @@ func (l *sourceLimiter) allow(addr netip.AddrPort, now time.Time) bool {
 		b.tokens--
 	}
 	l.buckets[key] = b
+	l.peak = max(l.peak, len(l.buckets))
 	return allowed
 }
 
@@ -105,7 +107,10 @@ func (l *sourceLimiter) refill(b tokenBucket, at int64) float64 {
 	return min(l.burst, b.tokens+float64(at-b.at)/1e9*l.perSecond)
 }
 
-// sweep drops the buckets that are full again at now, and so mean nothing.
+// sweep drops the buckets that are full again at now, and so mean nothing, and makes
+// the map anew once it holds a quarter of its peak or less: a Go map keeps the room of
+// the most it ever held, and a node that once heard from thousands of senders would
+// keep that room while idle.
 func (l *sourceLimiter) sweep(now time.Time) {
 	if l == nil {
 		return
@@ -114,6 +119,13 @@ func (l *sourceLimiter) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(at)
+	if len(l.buckets) <= l.peak/4 {
+		fresh := make(map[sourceKey]tokenBucket, len(l.buckets)) // not maps.Clone, which keeps the room
+		for k, b := range l.buckets {
+			fresh[k] = b
+		}
+		l.buckets, l.peak = fresh, len(fresh)
+	}
 }
 
 func (l *sourceLimiter) sweepLocked(at int64) int {

@@ -70,9 +70,33 @@ func TestSourceLimiterForgets(t *testing.T) {
 	if n := l.senders(); n != 0 {
 		t.Fatalf("%d senders remembered after all went quiet, want 0", n)
 	}
+	if l.peak != 0 {
+		t.Errorf("peak %d after all went quiet: the map was not made anew", l.peak)
+	}
 	var nilLimiter *sourceLimiter
 	nilLimiter.sweep(now)
 	if !nilLimiter.allow(hot, now) {
 		t.Fatal("a nil limiter refused")
+	}
+}
+
+// TestRateLimiterShrinksKeepingState: a sweep that leaves a quarter of the peak or less
+// makes the map anew, and the buckets still draining keep their tokens in it.
+func TestRateLimiterShrinksKeepingState(t *testing.T) {
+	now := time.Now()
+	l := newSourceLimiter(1, 2, senderRule{})
+	for i := range 1000 {
+		l.allow(netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), 1), now)
+	}
+	hot := netip.MustParseAddrPort("192.0.2.1:1")
+	later := now.Add(1500 * time.Millisecond) // the others are full again
+	l.allow(hot, later)
+	l.allow(hot, later)
+	l.sweep(later)
+	if n := l.senders(); n != 1 || l.peak != 1 {
+		t.Fatalf("after the sweep: %d senders, peak %d; want the hot one alone in a new map", n, l.peak)
+	}
+	if l.allow(hot, later) {
+		t.Error("the hot sender's empty bucket was lost in the new map")
 	}
 }

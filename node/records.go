@@ -211,6 +211,7 @@ func (n *Node) keyLock(key protocol.ID) *sync.Mutex {
 // expire removes the records whose lifetime has passed.
 func (n *Node) expire(now time.Time) {
 	n.limiter.sweep(now)
+	n.peerTokens.sweep(now)
 	var dead []protocol.ID
 	if err := n.store.Range(func(r store.Record) bool {
 		if r.Expired(now) {

@@ -103,11 +103,13 @@ func (t *tokenIssuer) check(tok []byte, addr netip.AddrPort, now time.Time) (val
 // tokenCache holds the tokens other nodes issued to this one, by the address they were
 // called at. Its keys and values hold no pointers (an address as 16 bytes and a port,
 // a token inline), so a full cache is one allocation the garbage collector need not
-// scan: about 40 bytes a token, against some 90 for a map of netip.AddrPort to []byte.
+// scan: about 45 bytes a token, against some 90 for a map of netip.AddrPort to []byte.
 type tokenCache struct {
-	mu   sync.Mutex
-	max  int
-	toks map[sourceKey]cachedToken
+	mu    sync.Mutex
+	max   int
+	toks  map[sourceKey]cachedToken
+	peak  int       // the most tokens held since the map was last made anew (sweep)
+	epoch time.Time // of cachedToken.at
 }
 
 // tokenKey is an address as a map key without pointers: the sender key of its IP and
@@ -116,13 +118,19 @@ func tokenKey(a netip.AddrPort) sourceKey {
 	return sourceKey{ip: a.Addr().Unmap().As16(), port: a.Port()}
 }
 
-// cachedToken is a token of up to protocol.MaxTokenSize bytes, inline.
+// cachedToken is a token of up to protocol.MaxTokenSize bytes, inline, and when it came
+// (seconds since the cache's epoch).
 type cachedToken struct {
-	n uint8
-	b [protocol.MaxTokenSize]byte
+	n  uint8
+	b  [protocol.MaxTokenSize]byte
+	at uint32
 }
 
-func newTokenCache(max int) *tokenCache { return &tokenCache{max: max} }
+func newTokenCache(max int) *tokenCache { return &tokenCache{max: max, epoch: time.Now()} }
+
+// tokenLife is how long a token stays good at its issuer: it rotates its secret every
+// tokenRotation and accepts the current and the previous one.
+const tokenLife = 2 * tokenRotation
 
 // get returns the token the node at addr issued, or nil.
 func (c *tokenCache) get(addr netip.AddrPort) []byte {
@@ -142,6 +150,7 @@ func (c *tokenCache) put(addr netip.AddrPort, tok []byte) {
 	}
 	var t cachedToken
 	t.n = uint8(copy(t.b[:], tok))
+	t.at = uint32(time.Since(c.epoch) / time.Second)
 	key := tokenKey(addr)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,6 +164,29 @@ func (c *tokenCache) put(addr netip.AddrPort, tok []byte) {
 		}
 	}
 	c.toks[key] = t
+	c.peak = max(c.peak, len(c.toks))
+}
+
+// sweep drops the tokens that their issuers no longer accept at now, and makes the map
+// anew once it holds a quarter of its peak or less (as sourceLimiter.sweep does).
+func (c *tokenCache) sweep(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if life := now.Sub(c.epoch) - tokenLife; life > 0 {
+		old := uint32(life / time.Second)
+		for k, t := range c.toks {
+			if t.at < old {
+				delete(c.toks, k)
+			}
+		}
+	}
+	if len(c.toks) <= c.peak/4 {
+		fresh := make(map[sourceKey]cachedToken, len(c.toks)) // not maps.Clone, which keeps the room
+		for k, t := range c.toks {
+			fresh[k] = t
+		}
+		c.toks, c.peak = fresh, len(fresh)
+	}
 }
 
 // padFor returns the padding that makes a request of reqLen encoded bytes worth an
