@@ -27,7 +27,8 @@
 // twice that it also yields its place among the k closest, so the next candidate is asked
 // beside it; it fails at its timeout. A contact whose last request failed is a suspect
 // until it is heard from again, and later lookups ask it only if the others do not fill
-// their k answers.
+// their k answers. A lookup's requests outlive it by up to RPCTimeout, so that a slow
+// host's late answer still clears it.
 //
 // A Node owns its transport and closes it in Close; it never closes a Store it was given.
 package node

@@ -63,9 +63,9 @@ type lookupParams struct {
 	// saw first. It is asked from the lookup's goroutine; the seeds are not asked about.
 	claim func(protocol.ID) bool
 	// spawn, when set, starts the goroutine of each request, which may then outlive the
-	// lookup: the lookup no longer waits for it and stops only reading its reply. The
-	// node lets requests run on after the lookup so that a late answer is still heard
-	// (lookupLinger). Unset: the lookup starts them and waits for them before it returns.
+	// lookup: the lookup does not wait for it, it only stops reading its reply. The node
+	// lets requests run on after the lookup so that a late answer is still heard
+	// (Node.lookup). Unset: the lookup starts them and waits for them before it returns.
 	spawn func(func())
 }
 
