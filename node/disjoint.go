@@ -100,7 +100,6 @@ func mergePaths(results []*lookupResult, target protocol.ID, k int) *lookupResul
 	for _, r := range results {
 		out.rpcs += r.rpcs
 		out.timeouts += r.timeouts
-		out.outstanding += r.outstanding
 		out.rounds = max(out.rounds, r.rounds)
 		if r.found && finder == nil {
 			finder = r

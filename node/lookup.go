@@ -115,9 +115,6 @@ type lookupResult struct {
 	cacheCloser int
 	rpcs        int // requests sent
 	timeouts    int // requests given up on
-	// outstanding are the requests whose replies the lookup had not read when it ended:
-	// unanswered, or answered too late.
-	outstanding int
 	rounds      int // longest chain of referrals that was followed
 	// hops is the referral depth at which the value was found, or else at which the
 	// closest contact that answered was learned: seeds are depth 1.
@@ -141,9 +138,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	res := &lookupResult{}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	received := 0 // replies the lookup read
 	defer func() {
-		res.outstanding = res.rpcs - received
 		cancel()
 		wg.Wait()
 	}()
@@ -334,7 +329,6 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 				}
 			}
 		case r := <-replies:
-			received++
 			if r.cand.state != candWaiting {
 				break // answered after its timeout
 			}
@@ -463,17 +457,19 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		typ = protocol.TypeFindValue
 	}
 	start := time.Now()
-	// The requests run on the node's context, not the lookup's, and those unanswered
-	// when it ends run on for RPCTimeout more: a slow host's answer that comes after the
-	// lookup timed its request out, or no longer needed it, still clears the host of
-	// suspicion (suspects.go) and gives its round trip to the estimates (rtt.go), so a
-	// live host that was slow once is neither passed over by the next lookups nor given
-	// the same too-short timeout. A dead host costs a pending request for that long, and
-	// no traffic.
+	// The requests run on the node's context, not the lookup's, and when the lookup
+	// timed any out, those unanswered when it ends run on for RPCTimeout more: a slow
+	// host's answer that comes after the lookup timed its request out still clears the
+	// host of suspicion (suspects.go) and gives its round trip to the estimates (rtt.go),
+	// so a live host that was slow once is neither passed over by the next lookups nor
+	// given the same too-short timeout. A dead host costs a pending request for that
+	// long, and no traffic. A lookup that timed nothing out has nothing to hear late: the
+	// requests it still has out (a found value's others, stragglers beyond the k closest)
+	// end with it, as they did on the lookup's own context, and cost nothing more.
 	rctx, rcancel := context.WithCancel(n.ctx)
 	var res *lookupResult
 	defer func() {
-		if res != nil && res.outstanding == 0 {
+		if res != nil && res.timeouts == 0 {
 			rcancel()
 			return
 		}
