@@ -178,6 +178,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	// The request goroutines capture the query alone: a copy of p in each would make
 	// every one a larger allocation.
 	query := p.query
+	own := p.spawn == nil // the lookup starts its requests' goroutines, and waits for them
 	send := func(c *candidate) {
 		c.state, c.sent = candWaiting, time.Now()
 		c.stragglerAfter, c.timeout = min(p.straggler, p.timeout), p.timeout
@@ -186,22 +187,24 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			c.stragglerAfter, c.timeout = min(st, to), to
 		}
 		res.rpcs++
+		// One closure either way: a wrapper for wg.Done would be one more allocation per
+		// request.
 		run := func() {
+			if own {
+				defer wg.Done()
+			}
 			r := reply{cand: c, queryReply: query(ctx, c.Contact)}
 			select {
 			case replies <- r:
 			case <-ctx.Done():
 			}
 		}
-		if p.spawn != nil {
+		if !own {
 			p.spawn(run)
 			return
 		}
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
+		go run()
 	}
 	// nearest returns the fresh candidate to ask in place of first, the closest fresh
 	// one: of the next n candidates that did not fail, those within proximitySlack bits
