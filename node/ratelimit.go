@@ -17,7 +17,10 @@ const rateLimiterSources = 4096
 // A bucket is 16 bytes in a map whose keys and values hold no pointers, so a node that
 // hears from thousands of senders costs the garbage collector nothing to scan. A sender
 // whose bucket has refilled is indistinguishable from one never heard, so such buckets
-// are dropped: by sweep, which the node calls periodically, and whenever the map is full.
+// are dropped: by sweep, which the node calls periodically, by allow itself once a
+// refill time has passed since the last sweep (a bucket refills within burst/rate, 2 s
+// by default, so the map holds the senders of the last few seconds, not of the minute
+// between the node's sweeps), and whenever the map is full.
 // A full map of senders that are all still draining loses an arbitrary eighth of them,
 // who start again with a full burst, as a least-recently-used cache would have them do.
 // The arithmetic is golang.org/x/time/rate's Limiter.AllowN, which the tests keep as the
@@ -30,7 +33,8 @@ type sourceLimiter struct {
 
 	mu      sync.Mutex
 	buckets map[sourceKey]tokenBucket
-	peak    int // the most buckets held since the map was last made anew (sweep)
+	peak    int   // the most buckets held since the map was last made anew (sweep)
+	swept   int64 // when the last sweep was, as tokenBucket.at
 }
 
 // sourceKey is a sender: an IP and a port, the port 0 for public addresses.
@@ -80,6 +84,9 @@ func (l *sourceLimiter) allow(addr netip.AddrPort, now time.Time) bool {
 	at := int64(now.Sub(l.epoch))
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if at-l.swept > l.refillNanos() {
+		l.sweepLocked(at)
+	}
 	b, ok := l.buckets[key]
 	if ok {
 		b.tokens = l.refill(b, at)
@@ -119,22 +126,28 @@ func (l *sourceLimiter) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(at)
-	if len(l.buckets) <= l.peak/4 {
-		fresh := make(map[sourceKey]tokenBucket, len(l.buckets)) // not maps.Clone, which keeps the room
-		for k, b := range l.buckets {
-			fresh[k] = b
-		}
-		l.buckets, l.peak = fresh, len(fresh)
-	}
 }
 
+// refillNanos is how long an empty bucket takes to fill.
+func (l *sourceLimiter) refillNanos() int64 { return int64(l.burst / l.perSecond * 1e9) }
+
+// sweepLocked drops the full buckets and returns how many, and makes the map anew once
+// it holds a quarter of its peak or less. l.mu is held.
 func (l *sourceLimiter) sweepLocked(at int64) int {
+	l.swept = at
 	dropped := 0
 	for k, b := range l.buckets {
 		if l.refill(b, at) >= l.burst {
 			delete(l.buckets, k)
 			dropped++
 		}
+	}
+	if len(l.buckets) <= l.peak/4 {
+		fresh := make(map[sourceKey]tokenBucket, len(l.buckets)) // not maps.Clone, which keeps the room
+		for k, b := range l.buckets {
+			fresh[k] = b
+		}
+		l.buckets, l.peak = fresh, len(fresh)
 	}
 	return dropped
 }

@@ -100,3 +100,24 @@ func TestRateLimiterShrinksKeepingState(t *testing.T) {
 		t.Error("the hot sender's empty bucket was lost in the new map")
 	}
 }
+
+// TestRateLimiterSweepsAsItGoes: once a refill time has passed since the last sweep, a
+// request sweeps the full buckets itself, so the map holds the senders of the last few
+// seconds even when the node's own sweep is a minute away.
+func TestRateLimiterSweepsAsItGoes(t *testing.T) {
+	now := time.Now()
+	l := newSourceLimiter(1, 2, senderRule{}) // a bucket refills in 2 s
+	for i := range 500 {
+		l.allow(netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), 1), now)
+	}
+	hot := netip.MustParseAddrPort("192.0.2.1:1")
+	l.allow(hot, now.Add(time.Second))
+	l.allow(hot, now.Add(time.Second)) // empty: full again at 3 s
+	if n := l.senders(); n != 501 {
+		t.Fatalf("%d senders within the refill time, want 501", n)
+	}
+	l.allow(netip.MustParseAddrPort("192.0.2.2:1"), now.Add(2500*time.Millisecond))
+	if n := l.senders(); n != 2 {
+		t.Errorf("%d senders after the refill time, want 2: the one still draining and the new one", n)
+	}
+}
