@@ -46,6 +46,27 @@ func (s *slowTransport) Call(ctx context.Context, to protocol.Contact, req []byt
 	return s.Transport.Call(ctx, to, req)
 }
 
+// withSlowLooker starts a cluster of n nodes over a mem network of 1 ms latency, and adds
+// one more, the looker, whose requests to the addresses given to the returned
+// transport's setDelay wait that long before they are sent.
+func withSlowLooker(t *testing.T, n int, cfg node.Config) (*cluster.Cluster, *node.Node, *slowTransport) {
+	t.Helper()
+	var tr *slowTransport
+	c := cluster.New(t, n, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst,
+		Wrap: func(i int, inner transports.Transport) transports.Transport {
+			if i < n {
+				return inner
+			}
+			tr = &slowTransport{Transport: inner}
+			return tr
+		}})
+	looker, err := c.Add()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, looker, tr
+}
+
 func sortedByDistance(target protocol.ID, nodes []*node.Node) []*node.Node {
 	out := slices.Clone(nodes)
 	slices.SortFunc(out, func(a, b *node.Node) int { return target.CmpDistance(a.ID(), b.ID()) })
@@ -58,24 +79,12 @@ func sortedByDistance(target protocol.ID, nodes []*node.Node) []*node.Node {
 func TestLookupSlowPeersDoNotStall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := node.Config{K: 8, Alpha: 3, RPCTimeout: 2 * time.Second, StragglerDelay: 50 * time.Millisecond}
-		var tr *slowTransport
-		c := cluster.New(t, 60, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst,
-			Wrap: func(i int, inner transports.Transport) transports.Transport {
-				if i < 60 {
-					return inner
-				}
-				tr = &slowTransport{Transport: inner}
-				return tr
-			}})
-		core := c.Nodes
+		c, looker, tr := withSlowLooker(t, 60, cfg)
+		core := c.Nodes[:60]
 		target := protocol.RandomID(nil)
 		byDist := sortedByDistance(target, core)
 		slowPeers, fast := byDist[20:23], byDist[40]
 
-		looker, err := c.Add()
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, p := range append(slices.Clone(slowPeers), fast) {
 			if _, err := looker.Ping(t.Context(), p.Contact()); err != nil {
 				t.Fatal(err)
@@ -110,19 +119,7 @@ func TestLookupSlowPeersDoNotStall(t *testing.T) {
 func TestLateAnswerClearsSuspect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := node.Config{K: 8, Alpha: 3, RPCTimeout: 2 * time.Second, StragglerDelay: 50 * time.Millisecond}
-		var tr *slowTransport
-		c := cluster.New(t, 12, cluster.Options{Mem: mem.Options{Latency: time.Millisecond}, Config: cfg, Join: cluster.JoinFirst,
-			Wrap: func(i int, inner transports.Transport) transports.Transport {
-				if i < 12 {
-					return inner
-				}
-				tr = &slowTransport{Transport: inner}
-				return tr
-			}})
-		looker, err := c.Add()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, looker, tr := withSlowLooker(t, 12, cfg)
 		slow := c.Nodes[5].Contact()
 		if _, err := looker.Ping(t.Context(), slow); err != nil {
 			t.Fatal(err)
