@@ -62,11 +62,18 @@ type lookupParams struct {
 	// path of a disjoint lookup (disjoint.go) takes only the contacts that no other path
 	// saw first. It is asked from the lookup's goroutine; the seeds are not asked about.
 	claim func(protocol.ID) bool
-	// spawn, when set, starts the goroutine of each request, which may then outlive the
-	// lookup: the lookup does not wait for it, it only stops reading its reply. The node
-	// lets requests run on after the lookup so that a late answer is still heard
-	// (Node.lookup). Unset: the lookup starts them and waits for them before it returns.
-	spawn func(func())
+	// tracker, when set, counts the goroutines of the requests, which may then outlive
+	// the lookup: the lookup does not wait for them, it only stops reading their replies.
+	// The node lets requests run on after the lookup so that a late answer is still heard
+	// (Node.lookup). Unset: the lookup waits for them before it returns.
+	tracker tracker
+}
+
+// tracker counts goroutines for their owner, which waits for them when it closes: add
+// reports whether one may start (false once the owner is closing), done that it ended.
+type tracker interface {
+	add() bool
+	done()
 }
 
 // proximitySlack is how many bits less of a common prefix with the target than the
@@ -131,7 +138,7 @@ type lookupResult struct {
 // once (paper §2.3). It ends when the k closest candidates that did not fail have all
 // answered, or, for a value lookup, at the first value. One timer serves all its
 // requests. Every goroutine it starts has ended when it returns, unless
-// lookupParams.spawn starts them; a reply that comes after its request timed out is
+// lookupParams.tracker counts them; a reply that comes after its request timed out is
 // ignored by the lookup. The result is never nil, also with an error (when ctx ends),
 // so that its counts can be read.
 func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
@@ -178,7 +185,7 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 	// The request goroutines capture the query alone: a copy of p in each would make
 	// every one a larger allocation.
 	query := p.query
-	own := p.spawn == nil // the lookup starts its requests' goroutines, and waits for them
+	own := p.tracker == nil // the lookup waits for its requests' goroutines
 	send := func(c *candidate) {
 		c.state, c.sent = candWaiting, time.Now()
 		c.stragglerAfter, c.timeout = min(p.straggler, p.timeout), p.timeout
@@ -187,24 +194,24 @@ func runLookup(ctx context.Context, p lookupParams) (*lookupResult, error) {
 			c.stragglerAfter, c.timeout = min(st, to), to
 		}
 		res.rpcs++
-		// One closure either way: a wrapper for wg.Done would be one more allocation per
-		// request.
-		run := func() {
+		if own {
+			wg.Add(1)
+		} else if !p.tracker.add() {
+			return // its owner is closing: the request times out, if the lookup lasts
+		}
+		tr := p.tracker
+		go func() {
 			if own {
 				defer wg.Done()
+			} else {
+				defer tr.done()
 			}
 			r := reply{cand: c, queryReply: query(ctx, c.Contact)}
 			select {
 			case replies <- r:
 			case <-ctx.Done():
 			}
-		}
-		if !own {
-			p.spawn(run)
-			return
-		}
-		wg.Add(1)
-		go run()
+		}()
 	}
 	// nearest returns the fresh candidate to ask in place of first, the closest fresh
 	// one: of the next n candidates that did not fail, those within proximitySlack bits
@@ -490,7 +497,7 @@ func (n *Node) lookup(ctx context.Context, target protocol.ID, findValue bool) (
 		rtt:       n.expectedRTT,
 		suspect:   n.suspect,
 		lastRound: !findValue,
-		spawn:     n.goFunc,
+		tracker:   (*nodeTracker)(n),
 		query: func(_ context.Context, c protocol.Contact) queryReply {
 			reply, err := n.call(rctx, c, &protocol.Message{Type: typ, Key: target})
 			switch {
@@ -559,3 +566,20 @@ func (n *Node) Lookup(ctx context.Context, key protocol.ID) ([]protocol.Contact,
 	}
 	return res.closest, nil
 }
+
+// nodeTracker is the tracker of a node's lookups: their requests' goroutines are the
+// node's, which Close waits for.
+type nodeTracker Node
+
+func (t *nodeTracker) add() bool {
+	n := (*Node)(t)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.wg.Add(1)
+	return true
+}
+
+func (t *nodeTracker) done() { (*Node)(t).wg.Done() }
