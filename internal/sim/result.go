@@ -222,6 +222,10 @@ type Op struct {
 	// closest node when it is one of the model's slow hosts, whose replies may come
 	// after RPCTimeout.
 	MissedSlow int `json:"missed_slow,omitempty"`
+	// MissedKnownBy is, for lookups that missed the closest node, the mean number of
+	// live nodes whose routing tables held that node when the lookups were judged: a
+	// node few tables hold is one lookups cannot reach.
+	MissedKnownBy float64 `json:"missed_known_by,omitempty"`
 	// ReplicasMean is, for puts, the mean number of nodes that stored the value. With
 	// adversaries, whose STORED is a lie, HonestReplicasMean is the mean number of
 	// honest nodes that hold it after the puts, and Unheld counts the values no honest
@@ -350,6 +354,9 @@ func writeTableRow(w io.Writer, op *Op) {
 		}
 		if op.MissedSlow > 0 {
 			fmt.Fprintf(w, "       %d of the %d lookups that missed the closest node missed a slow host\n", op.MissedSlow, op.Failed)
+		}
+		if op.MissedKnownBy > 0 {
+			fmt.Fprintf(w, "       the closest nodes missed were in %.1f routing tables on average\n", op.MissedKnownBy)
 		}
 	}
 	if op.FirstError != "" {

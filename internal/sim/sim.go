@@ -637,6 +637,7 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 		}
 	}
 	foundPublic := 0
+	var missed []protocol.ID // the closest nodes the lookups missed, once per miss
 	for i := range outs {
 		if outs[i].err != nil {
 			continue
@@ -657,15 +658,40 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 		outs[i].closest = figures.Ratio(float64(found), float64(len(want)))
 		if len(want) > 0 && !slices.Contains(got[i], want[0]) {
 			outs[i].err = fmt.Errorf("node %d: lookup %s: %w", from[i], targets[i].Short(), errMissedClosest)
+			missed = append(missed, want[0])
 			if s.model != nil && s.model.Host(s.nodes[index[want[0]]].Addr().Addr()).Slow {
 				s.res.Lookup.MissedSlow++
 			}
 		}
 	}
 	s.res.Lookup.summarize(outs)
+	if len(missed) > 0 {
+		s.res.Lookup.MissedKnownBy = s.knownBy(missed)
+	}
 	if s.res.NATHosts > 0 {
 		s.res.Lookup.SuccessPublic = figures.Ratio(float64(foundPublic), float64(len(outs)))
 	}
+}
+
+// knownBy returns the mean, over ids, of the number of live nodes whose routing tables
+// hold each.
+func (s *sim) knownBy(ids []protocol.ID) float64 {
+	holders := make(map[protocol.ID]int, len(ids))
+	for _, id := range ids {
+		holders[id] = 0
+	}
+	for _, i := range s.live {
+		for _, c := range s.nodes[i].Contacts() {
+			if n, ok := holders[c.ID]; ok {
+				holders[c.ID] = n + 1
+			}
+		}
+	}
+	sum := 0
+	for _, id := range ids {
+		sum += holders[id]
+	}
+	return float64(sum) / float64(len(ids))
 }
 
 // phase runs do(ctx, i) for i in [0, count) with cfg.Parallel concurrent callers, each

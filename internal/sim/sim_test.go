@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"kad/internal/cluster"
 	"kad/protocol"
 )
 
@@ -233,5 +234,26 @@ func TestJoinWindow(t *testing.T) {
 	}
 	if w.limit() != 100 {
 		t.Fatalf("idle for long: window %d, want the bound 100", w.limit())
+	}
+}
+
+// TestKnownBy: knownBy counts, for each ID, the live nodes whose tables hold it. In a
+// cluster of five where every table holds every other node, a node is known by four; an
+// ID no node has is known by none; a node not counted live adds no holders.
+func TestKnownBy(t *testing.T) {
+	c := cluster.New(t, 5, cluster.Options{Join: cluster.JoinFirst})
+	s := &sim{nodes: c.Nodes, live: []int{0, 1, 2, 3, 4}}
+	for _, n := range c.Nodes {
+		if got := len(n.Contacts()); got != 4 {
+			t.Fatalf("node %s holds %d contacts, want the other 4", n.ID().Short(), got)
+		}
+	}
+	stranger := protocol.RandomID(nil)
+	if got := s.knownBy([]protocol.ID{c.Nodes[0].ID(), stranger}); got != 2 {
+		t.Errorf("known by %v on average, want (4 + 0) / 2", got)
+	}
+	s.live = []int{0, 1, 2}
+	if got := s.knownBy([]protocol.ID{c.Nodes[4].ID()}); got != 3 {
+		t.Errorf("known by %v live nodes, want 3", got)
 	}
 }
