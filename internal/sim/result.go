@@ -224,8 +224,8 @@ type Op struct {
 	MissedSlow int `json:"missed_slow,omitempty"`
 	// MissedKnownBy is, for lookups that missed the closest node, the mean number of
 	// live nodes whose routing tables held that node when the lookups were judged: a
-	// node few tables hold is one lookups cannot reach.
-	MissedKnownBy float64 `json:"missed_known_by,omitempty"`
+	// node few tables hold is one lookups cannot reach. Nil when none missed it.
+	MissedKnownBy *float64 `json:"missed_known_by,omitempty"`
 	// ReplicasMean is, for puts, the mean number of nodes that stored the value. With
 	// adversaries, whose STORED is a lie, HonestReplicasMean is the mean number of
 	// honest nodes that hold it after the puts, and Unheld counts the values no honest
@@ -355,8 +355,8 @@ func writeTableRow(w io.Writer, op *Op) {
 		if op.MissedSlow > 0 {
 			fmt.Fprintf(w, "       %d of the %d lookups that missed the closest node missed a slow host\n", op.MissedSlow, op.Failed)
 		}
-		if op.MissedKnownBy > 0 {
-			fmt.Fprintf(w, "       the closest nodes missed were in %.1f routing tables on average\n", op.MissedKnownBy)
+		if op.MissedKnownBy != nil {
+			fmt.Fprintf(w, "       the closest nodes missed were in %.1f routing tables on average\n", *op.MissedKnownBy)
 		}
 	}
 	if op.FirstError != "" {

@@ -666,7 +666,8 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 	}
 	s.res.Lookup.summarize(outs)
 	if len(missed) > 0 {
-		s.res.Lookup.MissedKnownBy = s.knownBy(missed)
+		known := s.knownBy(missed)
+		s.res.Lookup.MissedKnownBy = &known
 	}
 	if s.res.NATHosts > 0 {
 		s.res.Lookup.SuccessPublic = figures.Ratio(float64(foundPublic), float64(len(outs)))
