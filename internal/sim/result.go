@@ -137,6 +137,9 @@ type Result struct {
 	JoinP99MS        float64 `json:"join_p99_ms"`
 	JoinRPCsMean     float64 `json:"join_rpcs_mean"`
 	RoutingTableMean float64 `json:"routing_table_mean"`
+	// Unknown counts the nodes that joined yet are in no other node's routing table after
+	// the build: no lookup can reach them.
+	Unknown int `json:"unknown"`
 	// Per node after the build, idle, the process before the nodes subtracted.
 	HeapPerNodeBytes  float64 `json:"heap_per_node_bytes"`
 	RSSPerNodeBytes   float64 `json:"rss_per_node_bytes"`

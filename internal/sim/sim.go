@@ -309,10 +309,11 @@ func (s *sim) build(ctx context.Context) error {
 	u := figures.ReadCPU().Since(start)
 	s.res.BuildS, s.res.BuildCPUS, s.res.BuildCPUIdle = u.Wall.Seconds(), u.Process.Seconds(), u.Idle
 	s.res.RoutingTableMean = float64(c.Stats().RoutingTableSize) / float64(n)
+	s.res.Unknown = s.unknown()
 	fmt.Fprintf(s.cfg.Out, "build: %d nodes started and joined in %s (%.0f at once on average, at most %d, at least %d; each through %d earlier nodes), CPU %s (idle %.0f%%)\n",
 		n, u.Wall.Round(time.Millisecond), s.res.JoinWindowMean, s.cfg.JoinParallel, s.res.JoinWindowMin, s.cfg.JoinPeers, u.Process.Round(time.Millisecond), 100*u.Idle)
-	fmt.Fprintf(s.cfg.Out, "joins: p50 %s, p99 %s, %.0f RPCs each, %d retried, %d failed; routing table %.1f contacts per node\n",
-		fmtMS(s.res.JoinP50MS), fmtMS(s.res.JoinP99MS), s.res.JoinRPCsMean, s.res.JoinRetried, s.res.JoinFailed, s.res.RoutingTableMean)
+	fmt.Fprintf(s.cfg.Out, "joins: p50 %s, p99 %s, %.0f RPCs each, %d retried, %d failed; routing table %.1f contacts per node; %d nodes in no table\n",
+		fmtMS(s.res.JoinP50MS), fmtMS(s.res.JoinP99MS), s.res.JoinRPCsMean, s.res.JoinRetried, s.res.JoinFailed, s.res.RoutingTableMean, s.res.Unknown)
 	return nil
 }
 
@@ -672,6 +673,26 @@ func (s *sim) judge(outs []outcome, targets []protocol.ID, from []int, got [][]p
 	if s.res.NATHosts > 0 {
 		s.res.Lookup.SuccessPublic = figures.Ratio(float64(foundPublic), float64(len(outs)))
 	}
+}
+
+// unknown returns how many of the nodes are in no other node's routing table.
+func (s *sim) unknown() int {
+	held := make(map[protocol.ID]bool, len(s.nodes))
+	for _, n := range s.nodes {
+		if n == nil {
+			continue
+		}
+		for _, c := range n.Contacts() {
+			held[c.ID] = true
+		}
+	}
+	count := 0
+	for _, n := range s.nodes {
+		if n != nil && !held[n.ID()] {
+			count++
+		}
+	}
+	return count
 }
 
 // knownBy returns the mean, over ids, of the number of live nodes whose routing tables

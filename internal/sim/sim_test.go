@@ -239,7 +239,8 @@ func TestJoinWindow(t *testing.T) {
 
 // TestKnownBy: knownBy counts, for each ID, the live nodes whose tables hold it. In a
 // cluster of five where every table holds every other node, a node is known by four; an
-// ID no node has is known by none; a node not counted live adds no holders.
+// ID no node has is known by none; a node not counted live adds no holders. unknown
+// counts the nodes no table holds.
 func TestKnownBy(t *testing.T) {
 	c := cluster.New(t, 5, cluster.Options{Join: cluster.JoinFirst})
 	s := &sim{nodes: c.Nodes, live: []int{0, 1, 2, 3, 4}}
@@ -255,5 +256,13 @@ func TestKnownBy(t *testing.T) {
 	s.live = []int{0, 1, 2}
 	if got := s.knownBy([]protocol.ID{c.Nodes[4].ID()}); got != 3 {
 		t.Errorf("known by %v live nodes, want 3", got)
+	}
+	if got := s.unknown(); got != 0 {
+		t.Errorf("%d nodes in no table, want 0", got)
+	}
+	alone := cluster.New(t, 1, cluster.Options{Seed: 99}).Nodes[0] // in a network of its own, with another ID
+	s.nodes = append(s.nodes, alone, nil)
+	if got := s.unknown(); got != 1 {
+		t.Errorf("%d nodes in no table with one that joined no one, want 1", got)
 	}
 }
