@@ -164,12 +164,9 @@ func New(cfg Config, tr transports.Transport) (*Node, error) {
 
 // goFunc runs f in a goroutine that Close waits for; after Close it does nothing.
 func (n *Node) goFunc(f func()) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
+	if !(*nodeTracker)(n).add() {
 		return
 	}
-	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		f()

@@ -128,6 +128,21 @@ func (l *sourceLimiter) sweep(now time.Time) {
 	l.sweepLocked(at)
 }
 
+// shrinkMap returns m, or, once it holds a quarter of peak or less, a copy of it sized
+// to what it holds; and the peak to track from then on. A Go map keeps the buckets of the
+// most it ever held, and maps.Clone keeps them too: a map that once held thousands of
+// entries and now holds a few would keep that memory for good.
+func shrinkMap[K comparable, V any](m map[K]V, peak int) (map[K]V, int) {
+	if len(m) > peak/4 {
+		return m, max(peak, len(m))
+	}
+	fresh := make(map[K]V, len(m))
+	for k, v := range m {
+		fresh[k] = v
+	}
+	return fresh, len(fresh)
+}
+
 // refillNanos is how long an empty bucket takes to fill.
 func (l *sourceLimiter) refillNanos() int64 { return int64(l.burst / l.perSecond * 1e9) }
 
@@ -142,13 +157,7 @@ func (l *sourceLimiter) sweepLocked(at int64) int {
 			dropped++
 		}
 	}
-	if len(l.buckets) <= l.peak/4 {
-		fresh := make(map[sourceKey]tokenBucket, len(l.buckets)) // not maps.Clone, which keeps the room
-		for k, b := range l.buckets {
-			fresh[k] = b
-		}
-		l.buckets, l.peak = fresh, len(fresh)
-	}
+	l.buckets, l.peak = shrinkMap(l.buckets, l.peak)
 	return dropped
 }
 

@@ -180,13 +180,7 @@ func (c *tokenCache) sweep(now time.Time) {
 			}
 		}
 	}
-	if len(c.toks) <= c.peak/4 {
-		fresh := make(map[sourceKey]cachedToken, len(c.toks)) // not maps.Clone, which keeps the room
-		for k, t := range c.toks {
-			fresh[k] = t
-		}
-		c.toks, c.peak = fresh, len(fresh)
-	}
+	c.toks, c.peak = shrinkMap(c.toks, c.peak)
 }
 
 // padFor returns the padding that makes a request of reqLen encoded bytes worth an

@@ -43,20 +43,14 @@ func runMeasurement[R result](c *cli.Context, m measurement[R]) error {
 	if err != nil {
 		return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
 	}
-	heap, err := createProfile(c.String("memprofile"))
+	heap, closeHeap, err := createHeapProfile(c.String("memprofile"))
 	if err != nil {
 		stopProfile()
 		return cli.Exit(fmt.Errorf("%s: %w", m.name, err), exitFailure)
 	}
-	var heapOut io.Writer
-	if heap != nil {
-		heapOut = heap
-	}
-	res, err := m.run(ctx, stdout, heapOut)
-	if heap != nil {
-		if cerr := heap.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("--memprofile: %w", cerr)
-		}
+	res, err := m.run(ctx, stdout, heap)
+	if cerr := closeHeap(); cerr != nil && err == nil {
+		err = cerr
 	}
 	if perr := stopProfile(); perr != nil && err == nil {
 		err = perr
@@ -95,16 +89,22 @@ func memProfileFlag() cli.Flag {
 		Usage: "write a heap profile of the idle nodes, when their memory is measured, to `FILE` (for go tool pprof)"}
 }
 
-// createProfile creates the file of --memprofile at path, or returns nil for an empty
-// path; close closes it.
-func createProfile(path string) (f *os.File, err error) {
+// createHeapProfile creates the file of --memprofile at path and returns it and what
+// closes it; with an empty path, no writer and nothing to close.
+func createHeapProfile(path string) (w io.Writer, close func() error, err error) {
 	if path == "" {
-		return nil, nil
+		return nil, func() error { return nil }, nil
 	}
-	if f, err = os.Create(path); err != nil {
-		return nil, fmt.Errorf("--memprofile: %w", err)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--memprofile: %w", err)
 	}
-	return f, nil
+	return f, func() error {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // startCPUProfile starts profiling the process's CPU into the file at path and returns
