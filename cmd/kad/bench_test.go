@@ -199,6 +199,13 @@ func TestBenchPlot(t *testing.T) {
 func TestBenchCPUProfile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cpu.pprof")
 	runBenchCmd(t, "--nodes", "5", "--ops", "10", "--transport", "mem", "--cpuprofile", path)
+	checkProfile(t, path)
+}
+
+// checkProfile checks that the file at path starts as a runtime/pprof profile does
+// (gzip).
+func checkProfile(t *testing.T, path string) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -213,13 +220,7 @@ func TestBenchCPUProfile(t *testing.T) {
 func TestBenchMemProfile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "heap.pprof")
 	runBenchCmd(t, "--nodes", "5", "--ops", "10", "--transport", "mem", "--memprofile", path)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
-		t.Errorf("%s is not a gzipped profile: starts %q", path, b[:min(len(b), 8)])
-	}
+	checkProfile(t, path)
 	var stdout, stderr bytes.Buffer
 	bad := filepath.Join(t.TempDir(), "missing", "heap.pprof")
 	code := run(context.Background(), []string{"kad", "bench", "--progress", "0", "--nodes", "5", "--ops", "10", "--transport", "mem", "--memprofile", bad},
