@@ -164,7 +164,7 @@ func TestReachabilityLateDialBacks(t *testing.T) {
 	}
 	for range 3 {
 		time.Sleep(3 * life) // the addresses it sent to are strangers again
-		late.arm(reachHelpers)
+		late.arm(node.ReachHelpers)
 		if got := x.CheckReachability(ctx); got != node.ReachPublic || !x.Serving() {
 			t.Fatalf("dial-backs late: reachability %v, serving %v; want public, serving", got, x.Serving())
 		}
@@ -178,9 +178,6 @@ func TestReachabilityLateDialBacks(t *testing.T) {
 		t.Errorf("OnReachability saw %v: the node was found private", changes)
 	}
 }
-
-// reachHelpers is node's: how many helpers one round of a check asks.
-const reachHelpers = 4
 
 // lateDialBacks is a transport that holds the next dial-backs it gets (PINGs that carry a
 // nonce alone) for delay before the node hears them.
