@@ -15,6 +15,3 @@ func SetDialBackSpacing(d time.Duration) (restore func()) {
 
 // IsSuspect reports whether lookups of n pass c over (suspects.go), for the tests.
 func IsSuspect(n *Node, c protocol.Contact) bool { return n.suspect(c) }
-
-// ReachHelpers is how many helpers one round of a reachability check asks.
-const ReachHelpers = reachHelpers

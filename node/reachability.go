@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,20 +84,15 @@ func (r Reachability) String() string {
 }
 
 const (
-	// reachHelpers is how many contacts one round of a check asks for a dial-back.
+	// reachHelpers is how many contacts one check asks for a dial-back.
 	reachHelpers = 4
-	// reachMinMissing is how many confirmed dial-backs must fail to arrive in a round,
-	// with none from a stranger arriving, for the round to find the node unreachable:
-	// one lost datagram is not a NAT.
+	// reachMinMissing is how many confirmed dial-backs must fail to arrive, with none
+	// from a stranger arriving, for a check to find the node unreachable: one lost
+	// datagram is not a NAT.
 	reachMinMissing = 2
-	// reachConfirm is how many rounds must find the node unreachable for the check to
-	// say so: a dial-back can be late past its round's wait (a host starved of CPU, a
-	// burst of loss), and a node that wrongly finds itself private leaves every table.
-	reachConfirm = 2
-	// reachRounds is how many rounds a check runs at most: those that decide nothing
-	// (dial-backs from addresses the node had sent to, helpers that refused), and those
-	// that find the node unreachable until reachConfirm have.
-	reachRounds = 4
+	// reachRounds is how many rounds a check runs at most while they decide nothing
+	// (dial-backs from addresses the node had sent to, helpers that refused).
+	reachRounds = 3
 	// nonceSize is the length of the nonces of this node's checks.
 	nonceSize = 8
 	// dialBackSpacing is how long a helper waits before it takes another order from the
@@ -131,7 +125,7 @@ type reach struct {
 	checking atomic.Bool
 
 	mu    sync.Mutex
-	check *reachCheck // the check under way, if any
+	round *reachRound // the check under way, if any
 	// helping holds the requesters and targets dial-backs were done for lately, by
 	// sender (sourceKey), with when.
 	helping map[sourceKey]time.Time
@@ -139,17 +133,14 @@ type reach struct {
 	rule    senderRule
 }
 
-// reachCheck is one check: its nonce, shared by its rounds, and what arrived with it.
-type reachCheck struct {
+// reachRound is one check: its nonce and what arrived with it.
+type reachRound struct {
 	nonce [nonceSize]byte
 	// fresh counts dial-backs from addresses the node had not sent to; known those from
 	// addresses it had, which prove nothing. from holds their senders, each counted once.
 	fresh, known int
 	from         []netip.AddrPort
 	arrived      chan struct{} // closed at the first fresh dial-back
-	// asked holds the helpers of the check's rounds so far: a later round asks others,
-	// whom their dial-back spacing does not stop.
-	asked []protocol.ID
 }
 
 // init sets r up for a node of cfg.
@@ -216,69 +207,41 @@ func (n *Node) checkInBackground() {
 	})
 }
 
-// checkReachability runs rounds of a check until one finds the node public,
-// reachConfirm find it unreachable, or reachRounds have run. The rounds share one
-// nonce, so a dial-back that comes after its round stopped waiting for it still counts,
-// in a later round.
+// checkReachability runs rounds of checks until one decides, up to reachRounds.
 func (n *Node) checkReachability(ctx context.Context) {
-	check := &reachCheck{arrived: make(chan struct{})}
-	rand.Read(check.nonce[:])
-	n.reach.mu.Lock()
-	n.reach.check = check
-	n.reach.mu.Unlock()
-	defer func() {
-		n.reach.mu.Lock()
-		n.reach.check = nil
-		n.reach.mu.Unlock()
-	}()
-	unreachable := 0
 	for range reachRounds {
-		found, done := n.reachRound(ctx, check)
-		switch found {
-		case ReachPublic:
-			n.setReachability(ctx, ReachPublic)
-			return
-		case ReachPrivate:
-			if unreachable++; unreachable >= reachConfirm {
-				n.setReachability(ctx, ReachPrivate)
-				return
-			}
-		}
-		if done || ctx.Err() != nil {
+		if n.reachRound(ctx) || ctx.Err() != nil {
 			return
 		}
 	}
 }
 
-// reachRound asks up to reachHelpers contacts the check has not asked yet for a
-// dial-back, and says what arrived: one dial-back from a stranger (in this round or, late,
-// from an earlier one) finds the node public; reachMinMissing confirmed ones that did not
-// come, with no stranger's arriving, find it private. Anything else finds nothing
-// (ReachUnknown). done reports that no more rounds can tell: too few contacts.
-func (n *Node) reachRound(ctx context.Context, check *reachCheck) (found Reachability, done bool) {
-	candidates := n.table.AppendClosestLive(make([]protocol.Contact, 0, reachHelpers*reachRounds), protocol.RandomID(n.cfg.Rand), reachHelpers*reachRounds)
-	helpers := candidates[:0]
-	for _, c := range candidates {
-		if len(helpers) < reachHelpers && !slices.Contains(check.asked, c.ID) {
-			helpers = append(helpers, c)
-		}
-	}
+// reachRound asks up to reachHelpers contacts for a dial-back and decides from what
+// arrives: one dial-back from a stranger makes the node public; reachMinMissing
+// confirmed ones that never came, with no stranger's arriving, private. Anything else
+// decides nothing, and it reports false.
+func (n *Node) reachRound(ctx context.Context) bool {
+	helpers := n.table.AppendClosestLive(make([]protocol.Contact, 0, reachHelpers), protocol.RandomID(n.cfg.Rand), reachHelpers)
 	if len(helpers) < 2 {
 		// A helper needs a third node: with one contact there is none to ask.
-		return ReachUnknown, true
+		return true
 	}
-	for _, h := range helpers {
-		check.asked = append(check.asked, h.ID)
-	}
+	round := &reachRound{arrived: make(chan struct{})}
+	rand.Read(round.nonce[:])
 	n.reach.mu.Lock()
-	known0 := check.known
+	n.reach.round = round
 	n.reach.mu.Unlock()
+	defer func() {
+		n.reach.mu.Lock()
+		n.reach.round = nil
+		n.reach.mu.Unlock()
+	}()
 
 	confirmed := make(chan time.Duration, len(helpers))
 	start := time.Now()
 	for _, h := range helpers {
 		go func() {
-			_, err := n.rpc(ctx, h, &protocol.Message{Type: protocol.TypePing, Flags: protocol.FlagDialBack, Nonce: check.nonce[:]})
+			_, err := n.rpc(ctx, h, &protocol.Message{Type: protocol.TypePing, Flags: protocol.FlagDialBack, Nonce: round.nonce[:]})
 			if err != nil {
 				confirmed <- -1
 				return
@@ -297,26 +260,28 @@ func (n *Node) reachRound(ctx context.Context, check *reachCheck) (found Reachab
 	// before it answers; the dial-back may still be on its way. It takes one trip from
 	// the third node, against the helper's answer's four trips (here to the helper, to
 	// the third node and back, back here): waiting as long again as the slowest helper
-	// took is ample, but for a host that stalls, which reachConfirm covers.
+	// took is ample.
 	if orders > 0 {
 		select {
-		case <-check.arrived:
+		case <-round.arrived:
 		case <-ctx.Done():
-			return ReachUnknown, true
+			return false
 		case <-time.After(min(max(slowest, 50*time.Millisecond), n.cfg.RPCTimeout)):
 		}
 	}
 	n.reach.mu.Lock()
-	fresh, known := check.fresh, check.known-known0
+	fresh, known := round.fresh, round.known
 	n.reach.mu.Unlock()
 	n.log.Debug("reachability round", "helpers", len(helpers), "orders", orders, "fresh", fresh, "known", known)
 	switch {
 	case fresh > 0:
-		return ReachPublic, false
+		n.setReachability(ctx, ReachPublic)
 	case orders-known >= reachMinMissing:
-		return ReachPrivate, false
+		n.setReachability(ctx, ReachPrivate)
+	default:
+		return false
 	}
-	return ReachUnknown, false
+	return true
 }
 
 // setReachability records what a check found, and serves or stops serving by it.
@@ -377,21 +342,23 @@ func (n *Node) dialBackArrived(nonce []byte, from netip.AddrPort) {
 	known := r.sent.contains(from)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	check := r.check
-	if check == nil || string(check.nonce[:]) != string(nonce) || len(check.from) >= 2*reachHelpers*reachRounds {
+	round := r.round
+	if round == nil || string(round.nonce[:]) != string(nonce) || len(round.from) >= 2*reachHelpers {
 		return
 	}
-	if slices.Contains(check.from, from) {
-		return
+	for _, a := range round.from {
+		if a == from {
+			return
+		}
 	}
-	check.from = append(check.from, from)
+	round.from = append(round.from, from)
 	if known {
-		check.known++
+		round.known++
 		return
 	}
-	check.fresh++
-	if check.fresh == 1 {
-		close(check.arrived)
+	round.fresh++
+	if round.fresh == 1 {
+		close(round.arrived)
 	}
 }
 

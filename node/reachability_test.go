@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,80 +124,6 @@ func TestReachabilityPublicNode(t *testing.T) {
 	if got := p.Nodes[2].CheckReachability(ctx); got != node.ReachUnknown {
 		t.Errorf("ReachabilityPublic node: check says %v, want unknown", got)
 	}
-}
-
-// TestReachabilityLateDialBacks: a public node whose dial-backs reach it only after its
-// round stopped waiting (a host that stalls) is not found private: the next round, with
-// other helpers, hears theirs, and the late ones count too.
-func TestReachabilityLateDialBacks(t *testing.T) {
-	const life = 100 * time.Millisecond
-	defer node.SetDialBackSpacing(life)()
-	var mu sync.Mutex
-	var changes []node.Reachability
-	var late *lateDialBacks
-	c := cluster.New(t, 16, cluster.Options{
-		Config: node.Config{K: 4, NATMappingLife: life, ReachabilityInterval: time.Hour}, JoinPeers: 2, Seed: 14,
-		Configure: func(i int, cfg *node.Config) {
-			if i == 15 {
-				cfg.OnReachability = func(r node.Reachability) {
-					mu.Lock()
-					changes = append(changes, r)
-					mu.Unlock()
-				}
-			}
-		},
-		Wrap: func(i int, tr transports.Transport) transports.Transport {
-			if i != 15 {
-				return tr
-			}
-			late = &lateDialBacks{Transport: tr, delay: 500 * time.Millisecond}
-			return late
-		},
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	x := c.Nodes[15]
-	// The check that followed Bootstrap, and one more, with nothing delayed.
-	if got := checkUntil(ctx, x, node.ReachPublic, life); got != node.ReachPublic {
-		t.Fatalf("before any delay: reachability %v, want public", got)
-	}
-	for range 3 {
-		time.Sleep(3 * life) // the addresses it sent to are strangers again
-		late.arm(node.ReachHelpers)
-		if got := x.CheckReachability(ctx); got != node.ReachPublic || !x.Serving() {
-			t.Fatalf("dial-backs late: reachability %v, serving %v; want public, serving", got, x.Serving())
-		}
-	}
-	if got := late.delayed.Load(); got < 2*3 {
-		t.Fatalf("%d dial-backs were delayed over three checks; the test needs at least two a check", got)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if slices.Contains(changes, node.ReachPrivate) {
-		t.Errorf("OnReachability saw %v: the node was found private", changes)
-	}
-}
-
-// lateDialBacks is a transport that holds the next dial-backs it gets (PINGs that carry a
-// nonce alone) for delay before the node hears them.
-type lateDialBacks struct {
-	transports.Transport
-	delay   time.Duration
-	left    atomic.Int32 // dial-backs still to delay
-	delayed atomic.Int32 // dial-backs delayed so far
-}
-
-func (l *lateDialBacks) arm(n int) { l.left.Store(int32(n)) }
-
-func (l *lateDialBacks) Serve(h transports.Handler) error {
-	return l.Transport.Serve(func(ctx context.Context, from transports.Peer, b []byte) ([]byte, error) {
-		if m, err := protocol.Decode(b); err == nil && m.Type == protocol.TypePing && len(m.Nonce) > 0 &&
-			!m.Target.IsValid() && m.Flags == 0 && l.left.Add(-1) >= 0 {
-			l.delayed.Add(1)
-			time.Sleep(l.delay)
-		}
-		return h(ctx, from, b)
-	})
 }
 
 // checkUntil runs checks of n, each after three mapping lives (so that the addresses it
