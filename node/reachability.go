@@ -133,14 +133,17 @@ type reach struct {
 	rule    senderRule
 }
 
-// reachRound is one check: its nonce and what arrived with it.
+// reachRound is one round of a check: its nonce and what arrived with it. It stays the
+// node's round after it decided, until the next begins, so that a dial-back that came
+// too late for it still counts (dialBackArrived).
 type reachRound struct {
 	nonce [nonceSize]byte
 	// fresh counts dial-backs from addresses the node had not sent to; known those from
 	// addresses it had, which prove nothing. from holds their senders, each counted once.
 	fresh, known int
 	from         []netip.AddrPort
-	arrived      chan struct{} // closed at the first fresh dial-back
+	arrival      chan struct{} // takes a token at each dial-back
+	over         bool          // the round has decided, or given up
 }
 
 // init sets r up for a node of cfg.
@@ -226,52 +229,51 @@ func (n *Node) reachRound(ctx context.Context) bool {
 		// A helper needs a third node: with one contact there is none to ask.
 		return true
 	}
-	round := &reachRound{arrived: make(chan struct{})}
+	round := &reachRound{arrival: make(chan struct{}, 1)}
 	rand.Read(round.nonce[:])
 	n.reach.mu.Lock()
 	n.reach.round = round
 	n.reach.mu.Unlock()
-	defer func() {
-		n.reach.mu.Lock()
-		n.reach.round = nil
-		n.reach.mu.Unlock()
-	}()
 
-	confirmed := make(chan time.Duration, len(helpers))
-	start := time.Now()
+	confirmed := make(chan bool, len(helpers))
 	for _, h := range helpers {
 		go func() {
 			_, err := n.rpc(ctx, h, &protocol.Message{Type: protocol.TypePing, Flags: protocol.FlagDialBack, Nonce: round.nonce[:]})
-			if err != nil {
-				confirmed <- -1
-				return
-			}
-			confirmed <- time.Since(start)
+			confirmed <- err == nil
 		}()
 	}
-	orders, slowest := 0, time.Duration(0)
+	orders := 0
 	for range helpers {
-		if took := <-confirmed; took >= 0 {
+		if <-confirmed {
 			orders++
-			slowest = max(slowest, took)
 		}
 	}
-	// A helper answers once its third node has taken the order, which that node sends
-	// before it answers; the dial-back may still be on its way. It takes one trip from
-	// the third node, against the helper's answer's four trips (here to the helper, to
-	// the third node and back, back here): waiting as long again as the slowest helper
-	// took is ample.
-	if orders > 0 {
+	// A helper answers once its third node has taken the order; the dial-back may still
+	// be on its way. On an idle network it takes one trip from the third node, against
+	// the helper's answer's four (here to the helper, to the third node and back, back
+	// here), but a busy host sends it, or reads it, late: a dial-back this node missed
+	// would make it withdraw from every table. So it waits as long as one request may
+	// take, RPCTimeout, and a public node, whose dial-back ends the wait, loses nothing
+	// by it; nor does one whose every dial-back came from an address it sent to. One
+	// that comes later still counts (dialBackArrived).
+	timeout := time.NewTimer(n.cfg.RPCTimeout)
+	defer timeout.Stop()
+	for waiting := true; waiting && !n.reach.settled(round, orders); {
 		select {
-		case <-round.arrived:
+		case <-round.arrival:
 		case <-ctx.Done():
-			return false
-		case <-time.After(min(max(slowest, 50*time.Millisecond), n.cfg.RPCTimeout)):
+			waiting = false
+		case <-timeout.C:
+			waiting = false
 		}
 	}
 	n.reach.mu.Lock()
 	fresh, known := round.fresh, round.known
+	round.over = true
 	n.reach.mu.Unlock()
+	if ctx.Err() != nil {
+		return false
+	}
 	n.log.Debug("reachability round", "helpers", len(helpers), "orders", orders, "fresh", fresh, "known", known)
 	switch {
 	case fresh > 0:
@@ -284,10 +286,20 @@ func (n *Node) reachRound(ctx context.Context) bool {
 	return true
 }
 
+// settled reports whether round has heard what it waits for: a dial-back from a
+// stranger, or one for each of orders.
+func (r *reach) settled(round *reachRound, orders int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return round.fresh > 0 || round.fresh+round.known >= orders
+}
+
 // setReachability records what a check found, and serves or stops serving by it.
 func (n *Node) setReachability(ctx context.Context, s Reachability) {
+	n.reach.mu.Lock() // a late dial-back may make the node public while a round decides
 	old := Reachability(n.reach.state.Swap(uint32(s)))
 	n.reach.client.Store(s == ReachPrivate)
+	n.reach.mu.Unlock()
 	if old == s {
 		return
 	}
@@ -295,18 +307,19 @@ func (n *Node) setReachability(ctx context.Context, s Reachability) {
 	if n.cfg.OnReachability != nil {
 		n.cfg.OnReachability(s)
 	}
-	if s == ReachPrivate {
-		n.withdraw(ctx)
+	if s == ReachPrivate || old == ReachPrivate {
+		n.tellContacts(ctx)
 	}
 }
 
-// withdraw tells the contacts of the routing table that this node no longer serves: a
-// PING with the client flag, from its proven address, takes it out of the receiver's
-// table, where it would cost
-// every stranger who finds it there a timeout. The node entered them while it served,
-// through its own requests (its NAT let their PINGs back in). Those that took it in
-// but are not in its table learn it when they next call it, and fail.
-func (n *Node) withdraw(ctx context.Context) {
+// tellContacts PINGs the contacts of the routing table from the node's proven address,
+// so that they learn at once whether it serves. A PING with the client flag takes it out
+// of the receiver's table, where it would cost every stranger who finds it there a
+// timeout; the node entered them while it served, through its own requests (its NAT let
+// their PINGs back in). Those that took it in but are not in its table learn it when
+// they next call it, and fail. A PING without the flag puts it back, where there is
+// room, rather than at its next requests.
+func (n *Node) tellContacts(ctx context.Context) {
 	sem := make(chan struct{}, n.cfg.Alpha)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -318,8 +331,9 @@ func (n *Node) withdraw(ctx context.Context) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			// The receiver acts on the client flag only from a proven address: without a
-			// token of its, the first PING fetches one for the second.
+			// The receiver acts on the client flag, and takes a contact in, only from a
+			// proven address: without a token of its, the first PING fetches one for
+			// the second.
 			if !n.provesAddrs && n.peerTokens.get(c.Addr) == nil {
 				if _, err := n.rpc(ctx, c, &protocol.Message{Type: protocol.TypePing}); err != nil {
 					return
@@ -352,13 +366,20 @@ func (n *Node) dialBackArrived(nonce []byte, from netip.AddrPort) {
 		}
 	}
 	round.from = append(round.from, from)
+	select {
+	case round.arrival <- struct{}{}:
+	default: // a token already waits
+	}
 	if known {
 		round.known++
 		return
 	}
 	round.fresh++
-	if round.fresh == 1 {
-		close(round.arrived)
+	if round.fresh == 1 && round.over && Reachability(r.state.Load()) != ReachPublic {
+		// Too late for its round, which found the node private or decided nothing, yet
+		// as good a proof as one in time.
+		n.log.Debug("late dial-back", "from", from)
+		n.goFunc(func() { n.setReachability(n.ctx, ReachPublic) })
 	}
 }
 

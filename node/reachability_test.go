@@ -32,6 +32,8 @@ func TestReachabilityBehindNAT(t *testing.T) {
 		Seed:      11,
 		Configure: func(i int, cfg *node.Config) {
 			if i == 20 {
+				// A round waits this long for dial-backs that do not come.
+				cfg.RPCTimeout = 300 * time.Millisecond
 				cfg.OnReachability = func(r node.Reachability) {
 					mu.Lock()
 					changes = append(changes, r)
@@ -124,6 +126,115 @@ func TestReachabilityPublicNode(t *testing.T) {
 	if got := p.Nodes[2].CheckReachability(ctx); got != node.ReachUnknown {
 		t.Errorf("ReachabilityPublic node: check says %v, want unknown", got)
 	}
+}
+
+// TestReachabilityLateDialBacks: a node whose dial-backs reach it late, as on a busy
+// host, is not found private. Dial-backs within one RPC timeout of the helpers' answers
+// decide their round; one later than that still makes the node public, and puts it back
+// in its contacts' tables if its round had taken it out.
+func TestReachabilityLateDialBacks(t *testing.T) {
+	const life = 100 * time.Millisecond
+	defer node.SetDialBackSpacing(life)()
+	seen := map[int]*reachabilitySeen{13: {}, 14: {}}
+	c := cluster.New(t, 15, cluster.Options{
+		Config: node.Config{K: 4, NATMappingLife: life, ReachabilityInterval: time.Hour}, JoinPeers: 2, Seed: 17,
+		Configure: func(i int, cfg *node.Config) {
+			if r := seen[i]; r != nil {
+				r.hook(cfg)
+			}
+			if i == 14 {
+				cfg.RPCTimeout = 200 * time.Millisecond
+			}
+		},
+		Wrap: func(i int, tr transports.Transport) transports.Transport {
+			switch i {
+			case 13: // within its RPC timeout, 1 s
+				return &lateDialBacks{Transport: tr, delay: 300 * time.Millisecond}
+			case 14: // past its RPC timeout, 200 ms
+				return &lateDialBacks{Transport: tr, delay: 500 * time.Millisecond}
+			}
+			return tr
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	in := c.Nodes[13]
+	if got := checkUntil(ctx, in, node.ReachPublic, life); got != node.ReachPublic || !in.Serving() {
+		t.Fatalf("dial-backs 300 ms late: reachability %v, serving %v; want public, serving", got, in.Serving())
+	}
+	if got := seen[13].changes(); slices.Contains(got, node.ReachPrivate) {
+		t.Errorf("dial-backs 300 ms late: OnReachability saw %v, the node was found private", got)
+	}
+
+	past := c.Nodes[14]
+	for range 5 {
+		time.Sleep(3 * life)
+		past.CheckReachability(ctx)
+		time.Sleep(700 * time.Millisecond) // for the dial-backs, and what they start
+		if past.Reachability() == node.ReachPublic {
+			break
+		}
+	}
+	if got := past.Reachability(); got != node.ReachPublic || !past.Serving() {
+		t.Fatalf("dial-backs 500 ms late: reachability %v, serving %v; want public, serving (seen %v)", got, past.Serving(), seen[14].changes())
+	}
+	if slices.Contains(seen[14].changes(), node.ReachPrivate) {
+		// A round found it private and it withdrew; the late dial-back made it public,
+		// and its contacts took it in again.
+		time.Sleep(100 * time.Millisecond)
+		back := 0
+		for _, ct := range past.Contacts() {
+			for _, n := range c.Nodes {
+				if n.ID() == ct.ID && knows(n, past.ID()) {
+					back++
+				}
+			}
+		}
+		// Not all: some have filled its place in their tables meanwhile.
+		if all := len(past.Contacts()); 2*back < all {
+			t.Errorf("after the late dial-back, %d of its %d contacts know the node again, want half or more (OnReachability saw %v)", back, all, seen[14].changes())
+		}
+	}
+}
+
+// lateDialBacks is a transport that holds dial-backs (PINGs that carry a nonce alone)
+// for delay before the node hears them.
+type lateDialBacks struct {
+	transports.Transport
+	delay time.Duration
+}
+
+func (l *lateDialBacks) Serve(h transports.Handler) error {
+	return l.Transport.Serve(func(ctx context.Context, from transports.Peer, b []byte) ([]byte, error) {
+		if m, err := protocol.Decode(b); err == nil && m.Type == protocol.TypePing && len(m.Nonce) > 0 &&
+			!m.Target.IsValid() && m.Flags&protocol.FlagDialBack == 0 {
+			time.Sleep(l.delay)
+		}
+		return h(ctx, from, b)
+	})
+}
+
+// reachabilitySeen records what OnReachability of one node reports.
+type reachabilitySeen struct {
+	mu   sync.Mutex
+	seen []node.Reachability
+}
+
+// hook sets cfg.OnReachability to record into r.
+func (r *reachabilitySeen) hook(cfg *node.Config) {
+	cfg.OnReachability = func(s node.Reachability) {
+		r.mu.Lock()
+		r.seen = append(r.seen, s)
+		r.mu.Unlock()
+	}
+}
+
+// changes returns what OnReachability reported so far, in order.
+func (r *reachabilitySeen) changes() []node.Reachability {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
 }
 
 // checkUntil runs checks of n, each after three mapping lives (so that the addresses it
