@@ -86,13 +86,13 @@ func (r Reachability) String() string {
 const (
 	// reachHelpers is how many contacts one check asks for a dial-back.
 	reachHelpers = 4
-	// reachMinMissing is how many confirmed dial-backs must fail to arrive, with none
-	// from a stranger arriving, for a check to find the node unreachable: one lost
-	// datagram is not a NAT.
+	// reachMinMissing is how many confirmed dial-backs must fail to arrive, over the
+	// rounds of a check, with none from a stranger arriving, for the check to find the
+	// node unreachable: one lost datagram is not a NAT.
 	reachMinMissing = 2
 	// reachRounds is how many rounds a check runs at most while they decide nothing
 	// (dial-backs from addresses the node had sent to, helpers that refused).
-	reachRounds = 3
+	reachRounds = 5
 	// nonceSize is the length of the nonces of this node's checks.
 	nonceSize = 8
 	// dialBackSpacing is how long a helper waits before it takes another order from the
@@ -212,22 +212,26 @@ func (n *Node) checkInBackground() {
 
 // checkReachability runs rounds of checks until one decides, up to reachRounds.
 func (n *Node) checkReachability(ctx context.Context) {
+	missing := 0
 	for range reachRounds {
-		if n.reachRound(ctx) || ctx.Err() != nil {
+		decided, m := n.reachRound(ctx, missing)
+		if decided || ctx.Err() != nil {
 			return
 		}
+		missing += m
 	}
 }
 
 // reachRound asks up to reachHelpers contacts for a dial-back and decides from what
 // arrives: one dial-back from a stranger makes the node public; reachMinMissing
-// confirmed ones that never came, with no stranger's arriving, private. Anything else
-// decides nothing, and it reports false.
-func (n *Node) reachRound(ctx context.Context) bool {
+// confirmed ones that never came, counting the earlier rounds' missing, with no
+// stranger's arriving, private. Anything else decides nothing: it reports false and
+// how many were missing.
+func (n *Node) reachRound(ctx context.Context, missing int) (decided bool, missed int) {
 	helpers := n.table.AppendClosestLive(make([]protocol.Contact, 0, reachHelpers), protocol.RandomID(n.cfg.Rand), reachHelpers)
 	if len(helpers) < 2 {
 		// A helper needs a third node: with one contact there is none to ask.
-		return true
+		return true, 0
 	}
 	round := &reachRound{arrival: make(chan struct{}, 1)}
 	rand.Read(round.nonce[:])
@@ -272,18 +276,19 @@ func (n *Node) reachRound(ctx context.Context) bool {
 	round.over = true
 	n.reach.mu.Unlock()
 	if ctx.Err() != nil {
-		return false
+		return false, 0
 	}
-	n.log.Debug("reachability round", "helpers", len(helpers), "orders", orders, "fresh", fresh, "known", known)
+	missed = max(orders-known, 0) // with fresh 0; a helper that refused ordered nothing
+	n.log.Debug("reachability round", "helpers", len(helpers), "orders", orders, "fresh", fresh, "known", known, "missing before", missing)
 	switch {
 	case fresh > 0:
 		n.setReachability(ctx, ReachPublic)
-	case orders-known >= reachMinMissing:
+	case missing+missed >= reachMinMissing:
 		n.setReachability(ctx, ReachPrivate)
 	default:
-		return false
+		return false, missed
 	}
-	return true
+	return true, 0
 }
 
 // settled reports whether round has heard what it waits for: a dial-back from a

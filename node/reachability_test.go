@@ -142,13 +142,16 @@ func TestReachabilityLateDialBacks(t *testing.T) {
 			if r := seen[i]; r != nil {
 				r.hook(cfg)
 			}
-			if i == 14 {
+			switch i {
+			case 13: // ample, on a busy machine, for dial-backs 300 ms late
+				cfg.RPCTimeout = 3 * time.Second
+			case 14:
 				cfg.RPCTimeout = 200 * time.Millisecond
 			}
 		},
 		Wrap: func(i int, tr transports.Transport) transports.Transport {
 			switch i {
-			case 13: // within its RPC timeout, 1 s
+			case 13: // within its RPC timeout
 				return &lateDialBacks{Transport: tr, delay: 300 * time.Millisecond}
 			case 14: // past its RPC timeout, 200 ms
 				return &lateDialBacks{Transport: tr, delay: 500 * time.Millisecond}
