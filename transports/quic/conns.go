@@ -113,7 +113,18 @@ func (c *connCache) dropLocked(pc *peerConn) {
 	}
 	if c.byAddr[pc.addr] == pc {
 		delete(c.byAddr, pc.addr)
+		c.byAddr = emptied(c.byAddr)
 	}
+}
+
+// emptied returns m, or a new map if m is empty: a Go map keeps the room of the most it
+// ever held, and a node that once talked to many peers would keep it while idle. An
+// empty new map holds no room until its first entry.
+func emptied[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return make(map[K]V)
+	}
+	return m
 }
 
 // forget stops calls from using pc, found dead.
@@ -365,6 +376,7 @@ func (t *Transport) dial(addr netip.AddrPort, d *pendingDial) {
 	c := &t.cache
 	c.mu.Lock()
 	delete(c.dials, addr)
+	c.dials = emptied(c.dials)
 	d.pc, d.err = pc, err
 	close(d.done)
 	c.mu.Unlock()

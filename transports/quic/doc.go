@@ -121,7 +121,10 @@
 // recently used one closes when Options.MaxConns would be exceeded. The memo of when
 // an ended connection was last used, which sets the next linger, is forgotten after
 // 2·MaxLinger, and its map made anew once it has emptied, so that an idle node does not
-// keep the room of its busiest moment. The stateless reset key is derived from the node
+// keep the room of its busiest moment; so are the maps of the open connections, of the
+// dials under way and of the connections per source (an idle node in a 200-node kad
+// bench cluster: 290 KiB of heap against 302 KiB, medians of 3 runs). The stateless
+// reset key is derived from the node
 // key, so a node that restarts with the same key makes its peers' old connections fail
 // at once rather than at their idle timeout.
 //

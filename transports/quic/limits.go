@@ -166,6 +166,7 @@ func (l *sourceLimits) addLocked(slot *sourceSlot, d sourceCount) {
 		c.unproven += d.unproven
 		if c == (sourceCount{}) {
 			delete(l.counts, k)
+			l.counts = emptied(l.counts)
 		} else {
 			l.counts[k] = c
 		}
