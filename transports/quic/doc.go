@@ -124,9 +124,8 @@
 // keep the room of its busiest moment; so are the maps of the open connections, of the
 // dials under way and of the connections per source (an idle node in a 200-node kad
 // bench cluster: 290 KiB of heap against 302 KiB, medians of 3 runs). The stateless
-// reset key is derived from the node
-// key, so a node that restarts with the same key makes its peers' old connections fail
-// at once rather than at their idle timeout.
+// reset key is derived from the node key, so a node that restarts with the same key
+// makes its peers' old connections fail at once rather than at their idle timeout.
 //
 // Reconnects resume TLS sessions: the listening side issues a ticket on each
 // connection, and the dialing side keeps one per peer address (Options.SessionCache,
